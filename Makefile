@@ -1,0 +1,113 @@
+# A thin wrapper around CMake for the everyday commands. The build itself
+# is described in CMakeLists.txt; nothing here is needed to use it.
+#
+#   make            configure and build in build/
+#   make test       ... and run the suite (installs missing tools first)
+#   make demo       ... and run demo/tour.sh
+#   make bench      ... and run the benchmark, when there is one
+#   make asan       the suite built with AddressSanitizer+UBSan, in build-asan/
+#   make valgrind   the suite under valgrind, in build-valgrind/
+#   make install    install to $(PREFIX) (default /usr/local)
+#   make deps       install cmake, pkg-config, a compiler, libuv and Check
+#   make format     clang-format the C sources
+#   make clean      remove the build directories
+#
+# CC=clang, BUILD_TYPE=Debug, JOBS=4, CMAKE_FLAGS=-D... are honoured.
+
+BUILD       ?= build
+BUILD_TYPE  ?= RelWithDebInfo
+JOBS        ?= 2
+PREFIX      ?= /usr/local
+CMAKE       ?= cmake
+CTEST       ?= ctest
+CMAKE_FLAGS ?=
+
+CTEST_ARGS = --output-on-failure -j$(JOBS)
+
+# Prerequisites run in the order written (deps before build); the build
+# itself is parallel inside CMake.
+.NOTPARALLEL:
+
+.PHONY: all build deps demo test bench asan valgrind install format clean
+
+all: build
+
+build:
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+	$(CMAKE) --build $(BUILD) -j$(JOBS)
+
+# The Debian package names of what the build needs. A tool that is present
+# (whatever installed it) is not asked for again.
+deps:
+	@missing=""; \
+	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	{ command -v cc || command -v gcc || command -v clang; } >/dev/null 2>&1 \
+	  || missing="$$missing gcc libc6-dev"; \
+	if command -v pkg-config >/dev/null 2>&1; then \
+	  pkg-config --exists libuv || missing="$$missing libuv1-dev"; \
+	  pkg-config --exists check || missing="$$missing check"; \
+	else \
+	  missing="$$missing libuv1-dev check"; \
+	fi; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	echo "deps: missing:$$missing"; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "deps: install them with your package manager, then run make again" >&2; \
+	  exit 1; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else \
+	  echo "deps: as root: apt-get install$$missing" >&2; \
+	  exit 1; \
+	fi; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y$$missing
+
+demo: deps build
+	@if [ -f demo/tour.sh ]; then \
+	  UVEXEC_DEMO_DIR="$(CURDIR)/$(BUILD)/demo" bash demo/tour.sh; \
+	else \
+	  echo "demo: demo/tour.sh is not there yet; the demos are in $(BUILD)/demo/"; \
+	fi
+
+test: deps build
+	cd $(BUILD) && $(CTEST) $(CTEST_ARGS)
+
+bench: build
+	@if [ -x $(BUILD)/test/bench/uvexec-bench ]; then \
+	  UVEXEC_TEST_HELPER="$(CURDIR)/$(BUILD)/test/uvexec-test-helper" \
+	    $(BUILD)/test/bench/uvexec-bench; \
+	else \
+	  echo "bench: no benchmark yet (test/bench/bench.c)"; \
+	fi
+
+# Debug keeps assert() in, which these runs are for.
+asan: deps
+	$(MAKE) build BUILD=build-asan BUILD_TYPE=Debug \
+	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DUVEXEC_SANITIZE=address,undefined"
+	cd build-asan && $(CTEST) $(CTEST_ARGS)
+
+valgrind: deps
+	@command -v valgrind >/dev/null 2>&1 || { \
+	  echo "valgrind: not installed (apt-get install valgrind)" >&2; exit 1; }
+	$(MAKE) build BUILD=build-valgrind BUILD_TYPE=Debug \
+	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DUVEXEC_VALGRIND=ON"
+	cd build-valgrind && $(CTEST) $(CTEST_ARGS)
+
+install: build
+	$(CMAKE) --install $(BUILD) --prefix "$(PREFIX)"
+	@if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null 2>&1; then \
+	  ldconfig; fi
+
+FORMAT_FILES = $(wildcard include/*.h lib/*.[ch] test/*.[ch] test/bench/*.[ch] \
+                          test/consumer/*.c demo/*.c)
+
+format:
+	@command -v clang-format >/dev/null 2>&1 || { \
+	  echo "format: clang-format is not installed" >&2; exit 1; }
+	clang-format -i $(FORMAT_FILES)
+
+clean:
+	rm -rf $(BUILD) build build-asan build-valgrind build-clang

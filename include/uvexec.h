@@ -1,0 +1,430 @@
+/* uvexec — Go's os/exec for C programs that live on a libuv event loop.
+ *
+ * A command (uvexec_cmd_t) is configured, started on a loop with
+ * uvexec_start(), and reported through one done callback, while the loop
+ * keeps running everything else. uvexec_run(), uvexec_output() and
+ * uvexec_combined_output() do the same on a private loop for programs that
+ * have none; uvexec_lookpath() finds programs the way the child will, and
+ * uvexec_exec() replaces the current process.
+ *
+ * Conventions, for every function below:
+ *
+ *   - Functions that return int answer 0 on success or a negative error
+ *     code: libuv's (UV_ENOENT, UV_EINVAL, UV_EBUSY, ...) or uvexec's own
+ *     UVEXEC_E* codes, which never collide with libuv's. uvexec_strerror()
+ *     and uvexec_err_name() describe both.
+ *   - Strings and buffers passed in are copied; the caller keeps them.
+ *   - Pointers handed back by a getter are borrowed from the cmd and stay
+ *     valid until uvexec_cmd_free(). What comes back through an out
+ *     parameter (char **) belongs to the caller, who frees it with free().
+ *   - File descriptors passed in are never taken over: the caller closes
+ *     them when it likes (after uvexec_start() returns, the child has its
+ *     own copy).
+ *   - A cmd belongs to the thread that runs its loop. Different cmds may be
+ *     used from different threads at once.
+ */
+#ifndef UVEXEC_H
+#define UVEXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(UVEXEC_BUILDING) && defined(__GNUC__)
+#define UVEXEC_EXTERN __attribute__((visibility("default")))
+#else
+#define UVEXEC_EXTERN /* nothing */
+#endif
+
+#define UVEXEC_VERSION_MAJOR 0
+#define UVEXEC_VERSION_MINOR 1
+#define UVEXEC_VERSION_PATCH 0
+
+/* ------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------ */
+
+/* UVEXEC_ERRNO_MAP lists uvexec's own error codes: name, value, message.
+ * The values sit in a block far below libuv's (libuv uses -1 .. -4096 and
+ * its -3000 block for getaddrinfo); the build rejects any collision. */
+#define UVEXEC_ERRNO_MAP(XX)                                                  \
+  XX(EEXIT, -30001, "exit status")                                            \
+  XX(ESIGNALED, -30002, "terminated by a signal")                             \
+  XX(EWAITDELAY, -30003, "exec: WaitDelay expired before I/O complete")       \
+  XX(EDOT, -30004,                                                            \
+     "cannot run executable found relative to current directory")             \
+  XX(ENOEXEC, -30005, "exec format error")
+
+typedef enum {
+#define UVEXEC__ERR_ENUM(name, value, msg) UVEXEC_##name = (value),
+  UVEXEC_ERRNO_MAP(UVEXEC__ERR_ENUM)
+#undef UVEXEC__ERR_ENUM
+  UVEXEC_ERRNO_MAX_ = -30000
+} uvexec_errno_t;
+
+/* uvexec_strerror returns a static message for err, which may be a libuv
+ * code or a uvexec code. An unknown code gives "unknown error"; it never
+ * allocates (unlike uv_strerror() for codes libuv does not know). */
+UVEXEC_EXTERN const char *uvexec_strerror(int err);
+
+/* uvexec_err_name returns the static name of err: "ENOENT" for libuv's
+ * UV_ENOENT (as uv_err_name() does), "UVEXEC_EEXIT" for uvexec's codes,
+ * "UNKNOWN" for anything else. */
+UVEXEC_EXTERN const char *uvexec_err_name(int err);
+
+/* ------------------------------------------------------------------------
+ * Commands
+ * ------------------------------------------------------------------------ */
+
+/* uvexec_cmd_t is one command and one run of it (Go's exec.Cmd). It is
+ * opaque: configure it with the setters below, start it once, read its
+ * results, free it. It cannot be started a second time. */
+typedef struct uvexec_cmd_s uvexec_cmd_t;
+
+/* uvexec_done_cb is called exactly once for a cmd whose uvexec_start()
+ * returned 0: after the process has exited and after every stream uvexec
+ * reads has reached end of file, so no output is ever lost (Go's Wait).
+ * status is 0 for a successful exit, UVEXEC_EEXIT for a non-zero exit,
+ * UVEXEC_ESIGNALED for death by a signal, UV_ETIMEDOUT / UV_ECANCELED after
+ * a timeout / uvexec_cancel(), UV_ENOBUFS when the output limit stopped
+ * the child, UVEXEC_EWAITDELAY when the child succeeded but a pipe stayed
+ * open past the wait delay. uvexec_cmd_error() gives the message.
+ * The callback may free cmd. */
+typedef void (*uvexec_done_cb)(uvexec_cmd_t *cmd, int status);
+
+/* uvexec_data_cb receives output as it arrives: len > 0 bytes at data,
+ * borrowed for the duration of the call; then exactly one call with
+ * len == 0 at end of file, before the done callback. The callback may free
+ * or cancel cmd. */
+typedef void (*uvexec_data_cb)(uvexec_cmd_t *cmd, const char *data,
+                               size_t len);
+
+/* uvexec_command returns a new cmd that will run name with the arguments
+ * that follow, up to a NULL: uvexec_command("ls", "-la", NULL). name
+ * becomes argv[0]. A name without a slash is looked up in the PATH the
+ * child will get (see uvexec_lookpath) when the cmd starts. Returns NULL
+ * for a NULL or empty name, or when memory runs out. Free with
+ * uvexec_cmd_free(). */
+UVEXEC_EXTERN uvexec_cmd_t *uvexec_command(const char *name, ...);
+
+/* uvexec_command_argv is uvexec_command with the arguments in a
+ * NULL-terminated array; argv[0] is the name. Returns NULL for a NULL or
+ * empty argv, an empty name, or no memory. */
+UVEXEC_EXTERN uvexec_cmd_t *uvexec_command_argv(const char *const argv[]);
+
+/* uvexec_cmd_free releases cmd in any state; NULL is a no-op. A running
+ * child is killed (SIGKILL, to its whole group after
+ * uvexec_cmd_set_new_session) and still reaped; no callback of cmd fires
+ * after this call. Memory returns once the loop has closed cmd's handles,
+ * so the loop must run on for that (uvexec_run and friends already did). */
+UVEXEC_EXTERN void uvexec_cmd_free(uvexec_cmd_t *cmd);
+
+/* uvexec_cmd_set_data / uvexec_cmd_data keep a pointer for the caller, as
+ * libuv's data field does. uvexec never touches it. */
+UVEXEC_EXTERN void uvexec_cmd_set_data(uvexec_cmd_t *cmd, void *data);
+UVEXEC_EXTERN void *uvexec_cmd_data(const uvexec_cmd_t *cmd);
+
+/* The setters below answer UV_EINVAL for a NULL cmd or a bad argument and
+ * UV_EBUSY once the cmd has been started. */
+
+/* uvexec_cmd_set_dir sets the child's working directory (Go's Cmd.Dir).
+ * NULL or "" means the parent's. A directory that does not exist makes the
+ * start fail with UV_ENOENT and a message naming it. */
+UVEXEC_EXTERN int uvexec_cmd_set_dir(uvexec_cmd_t *cmd, const char *dir);
+
+/* uvexec_cmd_setenv sets name=value in the child's environment, which is
+ * the parent's (as it is at start) unless uvexec_cmd_clearenv() was called.
+ * The last setting of a name wins and no name reaches the child twice.
+ * UV_EINVAL for an empty name, a name containing '=', or a NULL value. */
+UVEXEC_EXTERN int uvexec_cmd_setenv(uvexec_cmd_t *cmd, const char *name,
+                                    const char *value);
+
+/* uvexec_cmd_unsetenv removes name from the child's environment. */
+UVEXEC_EXTERN int uvexec_cmd_unsetenv(uvexec_cmd_t *cmd, const char *name);
+
+/* uvexec_cmd_clearenv starts the child's environment empty: only names
+ * set afterwards with uvexec_cmd_setenv() reach it. A bare program name is
+ * then looked up in the PATH set on the cmd (none: not found). */
+UVEXEC_EXTERN int uvexec_cmd_clearenv(uvexec_cmd_t *cmd);
+
+/* How a child's stdout or stderr is connected. */
+typedef enum {
+  /* /dev/null: the default, as in Go. */
+  UVEXEC_NULL = 0,
+  /* The parent's own fd 1 or 2. */
+  UVEXEC_INHERIT = 1,
+  /* A pipe read by uvexec; the bytes are kept for uvexec_stdout_data() /
+   * uvexec_stderr_data() and also handed to the data callback, if any. */
+  UVEXEC_CAPTURE = 2,
+  /* stderr only: the same file as stdout (2>&1), so when stdout is
+   * captured both land in one buffer in the order they were written. */
+  UVEXEC_MERGE = 3
+} uvexec_stdio_t;
+
+/* uvexec_cmd_stdout / uvexec_cmd_stderr choose how the stream is
+ * connected. UV_EINVAL for UVEXEC_MERGE on stdout or an unknown value. */
+UVEXEC_EXTERN int uvexec_cmd_stdout(uvexec_cmd_t *cmd, uvexec_stdio_t how);
+UVEXEC_EXTERN int uvexec_cmd_stderr(uvexec_cmd_t *cmd, uvexec_stdio_t how);
+
+/* uvexec_cmd_stdin_fd / _stdout_fd / _stderr_fd give the child a copy of
+ * the caller's fd as its stdin / stdout / stderr. The caller keeps fd.
+ * UV_EBADF for a negative fd. */
+UVEXEC_EXTERN int uvexec_cmd_stdin_fd(uvexec_cmd_t *cmd, int fd);
+UVEXEC_EXTERN int uvexec_cmd_stdout_fd(uvexec_cmd_t *cmd, int fd);
+UVEXEC_EXTERN int uvexec_cmd_stderr_fd(uvexec_cmd_t *cmd, int fd);
+
+/* uvexec_cmd_on_stdout / uvexec_cmd_on_stderr set a callback that receives
+ * the stream as it arrives (Go's StdoutPipe read loop). A stream left at
+ * its default becomes a pipe read by uvexec (nothing is kept unless it is
+ * also UVEXEC_CAPTURE). With the stream set to UVEXEC_INHERIT or a caller's
+ * fd, uvexec_start() answers UV_EINVAL. NULL removes the callback. */
+UVEXEC_EXTERN int uvexec_cmd_on_stdout(uvexec_cmd_t *cmd, uvexec_data_cb cb);
+UVEXEC_EXTERN int uvexec_cmd_on_stderr(uvexec_cmd_t *cmd, uvexec_data_cb cb);
+
+/* uvexec_cmd_on_stdout_line / uvexec_cmd_on_stderr_line call cb once per
+ * line (bufio.Scanner over the pipe): data is the line without its '\n',
+ * len may be 0 for an empty line. A last line without '\n' is delivered at
+ * end of file. A line longer than UVEXEC_LINE_MAX bytes is delivered in
+ * pieces of UVEXEC_LINE_MAX, so memory stays bounded. Line callbacks are
+ * not called with the end-of-file marker; the done callback follows the
+ * last line. They combine with the data callback and UVEXEC_CAPTURE. */
+#define UVEXEC_LINE_MAX 65536
+UVEXEC_EXTERN int uvexec_cmd_on_stdout_line(uvexec_cmd_t *cmd,
+                                            uvexec_data_cb cb);
+UVEXEC_EXTERN int uvexec_cmd_on_stderr_line(uvexec_cmd_t *cmd,
+                                            uvexec_data_cb cb);
+
+/* uvexec_cmd_set_stdin gives the child len bytes of data (copied) on its
+ * stdin, followed by end of file (Go's Cmd.Stdin from a buffer). A child
+ * that exits without reading them all is not an error. */
+UVEXEC_EXTERN int uvexec_cmd_set_stdin(uvexec_cmd_t *cmd, const void *data,
+                                       size_t len);
+
+/* uvexec_cmd_stdin_pipe makes the child's stdin a pipe the caller writes
+ * with uvexec_write() and ends with uvexec_close_stdin() (Go's
+ * StdinPipe). */
+UVEXEC_EXTERN int uvexec_cmd_stdin_pipe(uvexec_cmd_t *cmd);
+
+/* uvexec_write queues len bytes of data (copied) for the child's stdin
+ * pipe, before or after the start; they are written as the child reads.
+ * uvexec_stdin_pending() tells how many bytes are still queued: that is
+ * the back-pressure, and the drain callback says when it is back to 0.
+ * UV_EINVAL without uvexec_cmd_stdin_pipe(), UV_EPIPE once stdin was
+ * closed or the child stopped reading (the parent never gets SIGPIPE). */
+UVEXEC_EXTERN int uvexec_write(uvexec_cmd_t *cmd, const void *data,
+                               size_t len);
+
+/* uvexec_stdin_pending returns the number of bytes queued by uvexec_write
+ * that the child has not yet taken. */
+UVEXEC_EXTERN size_t uvexec_stdin_pending(const uvexec_cmd_t *cmd);
+
+/* uvexec_drain_cb is called when everything queued on stdin has been
+ * written (status 0) or can no longer be (status UV_EPIPE or another
+ * write error). */
+typedef void (*uvexec_drain_cb)(uvexec_cmd_t *cmd, int status);
+
+/* uvexec_cmd_on_stdin_drain sets the callback for stdin becoming empty. */
+UVEXEC_EXTERN int uvexec_cmd_on_stdin_drain(uvexec_cmd_t *cmd,
+                                            uvexec_drain_cb cb);
+
+/* uvexec_close_stdin closes the child's stdin once the queued bytes are
+ * written, so the child sees end of file. Closing twice is a no-op. */
+UVEXEC_EXTERN int uvexec_close_stdin(uvexec_cmd_t *cmd);
+
+/* uvexec_cmd_add_fd gives the child a copy of the caller's fd as its fd 3,
+ * then 4, ... in the order of the calls (Go's ExtraFiles). The caller
+ * keeps fd. */
+UVEXEC_EXTERN int uvexec_cmd_add_fd(uvexec_cmd_t *cmd, int fd);
+
+/* uvexec_cmd_set_new_session starts the child in a new session and
+ * process group (Go's SysProcAttr.Setsid). uvexec_kill(), uvexec_cancel(),
+ * the timeout, the output limit and uvexec_cmd_free() then signal the whole
+ * group, which is how to stop a tree such as `sh -c '... & ...'`. */
+UVEXEC_EXTERN int uvexec_cmd_set_new_session(uvexec_cmd_t *cmd, int on);
+
+/* uvexec_cmd_set_uid / uvexec_cmd_set_gid run the child as another user or
+ * group. Not allowed to: the start fails with UV_EPERM. */
+UVEXEC_EXTERN int uvexec_cmd_set_uid(uvexec_cmd_t *cmd, uv_uid_t uid);
+UVEXEC_EXTERN int uvexec_cmd_set_gid(uvexec_cmd_t *cmd, uv_gid_t gid);
+
+/* uvexec_cmd_set_timeout stops the child ms milliseconds after the start
+ * (Go's CommandContext with a deadline): the cancel signal, then SIGKILL
+ * after the wait delay. The done status is UV_ETIMEDOUT. 0 (the default)
+ * means no timeout. */
+UVEXEC_EXTERN int uvexec_cmd_set_timeout(uvexec_cmd_t *cmd, uint64_t ms);
+
+/* uvexec_cmd_set_cancel_signal chooses the signal a cancel or a timeout
+ * sends first (Go's Cmd.Cancel). The default is SIGKILL, as in Go; with
+ * SIGTERM a child gets the chance to shut down cleanly before the wait
+ * delay runs out. */
+UVEXEC_EXTERN int uvexec_cmd_set_cancel_signal(uvexec_cmd_t *cmd, int signum);
+
+/* uvexec_cmd_set_wait_delay bounds the wait after a cancel and after the
+ * exit (Go's WaitDelay). After a cancel or a timeout, a child still alive
+ * ms later gets SIGKILL. After the exit, pipes still open ms later (a
+ * grandchild holds them) are closed; if the child had succeeded the status
+ * is UVEXEC_EWAITDELAY, and the output read so far is kept. Without a wait
+ * delay (0, the default) uvexec waits for end of file as long as it
+ * takes, except after a cancel or timeout, where the pipes are closed as
+ * soon as the child is gone: nothing is waited on without bound. */
+UVEXEC_EXTERN int uvexec_cmd_set_wait_delay(uvexec_cmd_t *cmd, uint64_t ms);
+
+/* uvexec_cmd_set_output_limit caps what a captured stream may hold: a
+ * stream past bytes stops the child through the cancel path, the done
+ * status is UV_ENOBUFS and at most bytes are kept per stream. 0 (the
+ * default) means no limit. */
+UVEXEC_EXTERN int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd,
+                                              size_t bytes);
+
+/* Which machinery starts the child. */
+typedef enum {
+  /* posix_spawn with the exit watched through a pidfd where this kernel
+   * and this cmd allow it, uv_spawn otherwise. The default. */
+  UVEXEC_ENGINE_AUTO = 0,
+  /* libuv's uv_spawn (fork + exec), with libuv reaping the child. */
+  UVEXEC_ENGINE_UV = 1,
+  /* posix_spawn (clone with CLONE_VM|CLONE_VFORK: the cost does not grow
+   * with the parent's memory) and a pidfd in a uv_poll_t. Starting fails
+   * with UV_ENOSYS where the kernel has no pidfd, UV_ENOTSUP for uid/gid. */
+  UVEXEC_ENGINE_POSIX_SPAWN = 2
+} uvexec_engine_t;
+
+/* uvexec_cmd_set_engine chooses the engine for this cmd. The environment
+ * variable UVEXEC_ENGINE ("uv" or "posix_spawn") changes the default for
+ * the whole process, which is how the test suite runs against both. */
+UVEXEC_EXTERN int uvexec_cmd_set_engine(uvexec_cmd_t *cmd,
+                                        uvexec_engine_t engine);
+
+/* ------------------------------------------------------------------------
+ * Running
+ * ------------------------------------------------------------------------ */
+
+/* uvexec_start starts cmd on loop (Go's Cmd.Start); done_cb (may be NULL)
+ * is called once it is over. On failure nothing was started, done_cb will
+ * never be called, and nothing is left open; the error is UV_ENOENT for a
+ * program or directory that does not exist, UV_EACCES for one that is not
+ * executable (or a directory), UVEXEC_EDOT, UVEXEC_ENOEXEC, UV_EINVAL for
+ * a bad configuration, UV_EALREADY when cmd was started before.
+ * uvexec_cmd_error() names the file. */
+UVEXEC_EXTERN int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop,
+                               uvexec_done_cb done_cb);
+
+/* uvexec_run starts cmd on a private loop and waits for it (Go's
+ * Cmd.Run). It returns the done status, or the start error. Callable from
+ * any thread; it never touches the caller's loops. */
+UVEXEC_EXTERN int uvexec_run(uvexec_cmd_t *cmd);
+
+/* uvexec_output is uvexec_run with stdout captured (Go's Cmd.Output).
+ * When stderr was left at its default it is captured too, for the caller
+ * to read with uvexec_stderr_data() after a failure. */
+UVEXEC_EXTERN int uvexec_output(uvexec_cmd_t *cmd);
+
+/* uvexec_combined_output is uvexec_run with stdout and stderr captured into
+ * one buffer in the order they were written (Go's CombinedOutput); read it
+ * with uvexec_stdout_data(). */
+UVEXEC_EXTERN int uvexec_combined_output(uvexec_cmd_t *cmd);
+
+/* uvexec_cancel stops a started cmd (Go's Cmd.Cancel through a context):
+ * the cancel signal now, SIGKILL once the wait delay runs out; the done
+ * status becomes UV_ECANCELED. Called after the exit while a pipe is still
+ * open (a grandchild holds it), it closes the pipes on the next loop turn,
+ * keeping what was read. Safe from any callback of cmd; a second call, or
+ * one after the done callback, is a no-op that answers 0. UV_EINVAL before
+ * the start. */
+UVEXEC_EXTERN int uvexec_cancel(uvexec_cmd_t *cmd);
+
+/* uvexec_kill sends signum to the child (to its group after
+ * uvexec_cmd_set_new_session). UV_ESRCH before the start and once the exit
+ * was seen: nothing is signalled then, as the pid may belong to another
+ * process by now. */
+UVEXEC_EXTERN int uvexec_kill(uvexec_cmd_t *cmd, int signum);
+
+/* ------------------------------------------------------------------------
+ * Results
+ * ------------------------------------------------------------------------ */
+
+/* uvexec_pid returns the child's pid once started, UV_ESRCH before. */
+UVEXEC_EXTERN int uvexec_pid(const uvexec_cmd_t *cmd);
+
+/* uvexec_exit_code returns the exit code once the exit was seen, -1 when
+ * the child was killed by a signal (as Go's ExitCode), UV_EBUSY before. */
+UVEXEC_EXTERN int uvexec_exit_code(const uvexec_cmd_t *cmd);
+
+/* uvexec_term_signal returns the signal that killed the child, 0 if it
+ * exited normally, UV_EBUSY before the exit was seen. */
+UVEXEC_EXTERN int uvexec_term_signal(const uvexec_cmd_t *cmd);
+
+/* uvexec_stdout_data / uvexec_stderr_data return the bytes captured on the
+ * stream, NUL-terminated for convenience (the output may hold NULs of its
+ * own: trust *len). Borrowed from cmd. NULL (and *len 0) when the stream
+ * was not captured or the cmd is not done yet. len may be NULL. */
+UVEXEC_EXTERN const char *uvexec_stdout_data(const uvexec_cmd_t *cmd,
+                                             size_t *len);
+UVEXEC_EXTERN const char *uvexec_stderr_data(const uvexec_cmd_t *cmd,
+                                             size_t *len);
+
+/* uvexec_cmd_error returns the message of the cmd's last error, in Go's
+ * words: "exit status 2", "signal: killed",
+ * `exec: "nosuch": executable file not found in $PATH`,
+ * "fork/exec ./x: permission denied", "chdir /nope: no such file or
+ * directory". Borrowed from cmd; NULL when there is no error. */
+UVEXEC_EXTERN const char *uvexec_cmd_error(const uvexec_cmd_t *cmd);
+
+/* uvexec_rusage_t is what the kernel accounted for the child. */
+typedef struct {
+  uint64_t user_usec;   /* user CPU time, microseconds */
+  uint64_t system_usec; /* system CPU time, microseconds */
+  uint64_t maxrss_kib;  /* peak resident set size, KiB */
+} uvexec_rusage_t;
+
+/* uvexec_rusage fills *usage for a child reaped by the posix_spawn engine.
+ * UV_EBUSY before the exit was seen, UV_ENOTSUP with the uv_spawn engine,
+ * which does not report it. */
+UVEXEC_EXTERN int uvexec_rusage(const uvexec_cmd_t *cmd,
+                                uvexec_rusage_t *usage);
+
+/* ------------------------------------------------------------------------
+ * Finding and replacing programs
+ * ------------------------------------------------------------------------ */
+
+/* uvexec_lookpath finds file the way Go's exec.LookPath does on Unix, in
+ * the PATH of this process. A name containing '/' is not searched, only
+ * checked. Otherwise each PATH entry is tried in order (an empty entry
+ * means "."; an empty PATH has no entries), skipping directories and files
+ * without an execute bit.
+ * On success *path is a malloc'd path the caller frees. UV_ENOENT when
+ * nothing is found (and always for "", "." and ".."), UV_EACCES for a
+ * named file that cannot run (no execute permission, or a directory, as
+ * uvexec_start answers), UVEXEC_EDOT when the match was reached through a
+ * relative PATH entry ("", ".", "../bin"): *path is still set then, and
+ * the caller decides. On any other error *path is NULL. */
+UVEXEC_EXTERN int uvexec_lookpath(const char *file, char **path);
+
+/* uvexec_lookpath_in is uvexec_lookpath against the given PATH value
+ * (NULL: nothing is found for a bare name). */
+UVEXEC_EXTERN int uvexec_lookpath_in(const char *file, const char *pathenv,
+                                     char **path);
+
+/* uvexec_exec replaces the current process with cmd (Go's syscall.Exec
+ * after exec.LookPath): a bare name is looked up as uvexec_lookpath does,
+ * in the PATH the cmd gives the program, and cmd's argv, environment, dir
+ * and the stdin/stdout/stderr fds set with the *_fd setters are applied
+ * (UVEXEC_MERGE as 2>&1; streams left at their default stay the caller's). Before the exec it
+ * flushes stdio and gives the new program default signal dispositions and
+ * an empty signal mask, as a child of uv_spawn would have. It returns
+ * only on failure, with the error, and the caller's process is then as it
+ * was before the call (environment, directory, dispositions, mask). A file
+ * without "#!" that the kernel cannot run is UVEXEC_ENOEXEC: it is not
+ * handed to /bin/sh. */
+UVEXEC_EXTERN int uvexec_exec(uvexec_cmd_t *cmd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UVEXEC_H */

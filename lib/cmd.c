@@ -1,0 +1,453 @@
+/* The command object: construction, configuration, results and release.
+ *
+ * Every setter begins with the same guard: a NULL cmd is UV_EINVAL, a cmd
+ * that has been started is UV_EBUSY. Memory is released only once every
+ * handle the loop holds for the cmd has been through its close callback
+ * (uvexec__handle_closed), however early the caller frees. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define GUARD_CONFIG(cmd)                                                     \
+  do {                                                                        \
+    if ((cmd) == NULL)                                                        \
+      return UV_EINVAL;                                                       \
+    if ((cmd)->state != UVEXEC__CONFIGURING)                                  \
+      return UV_EBUSY;                                                        \
+  } while (0)
+
+static void init_reader(uvexec__reader_t *r) {
+  r->kind = UVEXEC__IO_NULL;
+  r->caller_fd = -1;
+  r->fd = -1;
+}
+
+uvexec_cmd_t *uvexec_command_argv(const char *const argv[]) {
+  uvexec_cmd_t *cmd;
+  size_t argc, i;
+
+  if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
+    return NULL;
+  for (argc = 0; argv[argc] != NULL; argc++)
+    ;
+
+  cmd = calloc(1, sizeof(*cmd));
+  if (cmd == NULL)
+    return NULL;
+  cmd->argv = calloc(argc + 1, sizeof(*cmd->argv));
+  if (cmd->argv == NULL) {
+    free(cmd);
+    return NULL;
+  }
+  for (i = 0; i < argc; i++) {
+    cmd->argv[i] = strdup(argv[i]);
+    if (cmd->argv[i] == NULL) {
+      uvexec_cmd_free(cmd);
+      return NULL;
+    }
+  }
+
+  cmd->state = UVEXEC__CONFIGURING;
+  cmd->cancel_signal = SIGKILL;
+  cmd->in.kind = UVEXEC__IO_NULL;
+  cmd->in.caller_fd = -1;
+  cmd->in.fd = -1;
+  init_reader(&cmd->out[0]);
+  init_reader(&cmd->out[1]);
+  cmd->pid = 0;
+  cmd->pidfd = -1;
+  return cmd;
+}
+
+uvexec_cmd_t *uvexec_command(const char *name, ...) {
+  const char **argv;
+  uvexec_cmd_t *cmd;
+  va_list ap;
+  size_t argc;
+
+  if (name == NULL || name[0] == '\0')
+    return NULL;
+
+  va_start(ap, name);
+  for (argc = 1; va_arg(ap, const char *) != NULL; argc++)
+    ;
+  va_end(ap);
+
+  argv = calloc(argc + 1, sizeof(*argv));
+  if (argv == NULL)
+    return NULL;
+  argv[0] = name;
+  va_start(ap, name);
+  for (argc = 1; (argv[argc] = va_arg(ap, const char *)) != NULL; argc++)
+    ;
+  va_end(ap);
+
+  cmd = uvexec_command_argv(argv);
+  free(argv);
+  return cmd;
+}
+
+static void release(uvexec_cmd_t *cmd) {
+  size_t i;
+
+  for (i = 0; cmd->argv != NULL && cmd->argv[i] != NULL; i++)
+    free(cmd->argv[i]);
+  free(cmd->argv);
+  for (i = 0; i < cmd->env_count; i++) {
+    free(cmd->env[i].name);
+    free(cmd->env[i].value);
+  }
+  free(cmd->env);
+  free(cmd->extra_fds);
+  free(cmd->dir);
+  free(cmd->path);
+  free(cmd->error);
+  uvexec__buf_free(&cmd->in.queue);
+  for (i = 0; i < 2; i++) {
+    uvexec__buf_free(&cmd->out[i].buf);
+    uvexec__buf_free(&cmd->out[i].line);
+  }
+  free(cmd);
+}
+
+void uvexec__handle_opened(uvexec_cmd_t *cmd) {
+  cmd->handles++;
+}
+
+void uvexec__handle_closed(uvexec_cmd_t *cmd) {
+  cmd->handles--;
+  if (cmd->handles == 0 && cmd->freed)
+    release(cmd);
+}
+
+void uvexec_cmd_free(uvexec_cmd_t *cmd) {
+  if (cmd == NULL || cmd->freed)
+    return;
+  cmd->freed = 1;
+
+  if (cmd->state == UVEXEC__RUNNING) {
+    /* The child must not outlive its cmd, and its handle may only close
+     * once its exit was seen (closing earlier leaves a zombie nobody can
+     * reap): kill it, abandon the streams, and let the exit close the rest.
+     * No callback fires from here on, since cmd->freed is set. */
+    if (!cmd->exited)
+      uvexec__signal_child(cmd, SIGKILL);
+    uvexec__reader_abandon(cmd, &cmd->out[0]);
+    uvexec__reader_abandon(cmd, &cmd->out[1]);
+    uvexec__writer_shutdown(cmd);
+    uvexec__control_close(cmd);
+  }
+  if (cmd->handles == 0)
+    release(cmd);
+}
+
+void uvexec_cmd_set_data(uvexec_cmd_t *cmd, void *data) {
+  if (cmd != NULL)
+    cmd->data = data;
+}
+
+void *uvexec_cmd_data(const uvexec_cmd_t *cmd) {
+  return cmd != NULL ? cmd->data : NULL;
+}
+
+static int replace_string(char **slot, const char *value) {
+  char *copy = NULL;
+
+  if (value != NULL && value[0] != '\0') {
+    copy = strdup(value);
+    if (copy == NULL)
+      return UV_ENOMEM;
+  }
+  free(*slot);
+  *slot = copy;
+  return 0;
+}
+
+int uvexec_cmd_set_dir(uvexec_cmd_t *cmd, const char *dir) {
+  GUARD_CONFIG(cmd);
+  return replace_string(&cmd->dir, dir);
+}
+
+/* ---- stdio configuration ------------------------------------------------ */
+
+static int set_output(uvexec_cmd_t *cmd, int which, uvexec_stdio_t how) {
+  uvexec__reader_t *r;
+
+  GUARD_CONFIG(cmd);
+  r = &cmd->out[which];
+  switch (how) {
+  case UVEXEC_NULL:
+    r->kind = UVEXEC__IO_NULL;
+    r->capture = 0;
+    break;
+  case UVEXEC_INHERIT:
+    r->kind = UVEXEC__IO_INHERIT;
+    r->capture = 0;
+    break;
+  case UVEXEC_CAPTURE:
+    r->kind = UVEXEC__IO_PIPE;
+    r->capture = 1;
+    break;
+  case UVEXEC_MERGE:
+    if (which == 0)
+      return UV_EINVAL;
+    r->kind = UVEXEC__IO_MERGE;
+    r->capture = 0;
+    break;
+  default:
+    return UV_EINVAL;
+  }
+  r->caller_fd = -1;
+  return 0;
+}
+
+int uvexec_cmd_stdout(uvexec_cmd_t *cmd, uvexec_stdio_t how) {
+  return set_output(cmd, 0, how);
+}
+
+int uvexec_cmd_stderr(uvexec_cmd_t *cmd, uvexec_stdio_t how) {
+  return set_output(cmd, 1, how);
+}
+
+static int set_output_fd(uvexec_cmd_t *cmd, int which, int fd) {
+  GUARD_CONFIG(cmd);
+  if (fd < 0)
+    return UV_EBADF;
+  cmd->out[which].kind = UVEXEC__IO_FD;
+  cmd->out[which].capture = 0;
+  cmd->out[which].caller_fd = fd;
+  return 0;
+}
+
+int uvexec_cmd_stdout_fd(uvexec_cmd_t *cmd, int fd) {
+  return set_output_fd(cmd, 0, fd);
+}
+
+int uvexec_cmd_stderr_fd(uvexec_cmd_t *cmd, int fd) {
+  return set_output_fd(cmd, 1, fd);
+}
+
+int uvexec_cmd_on_stdout(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
+  GUARD_CONFIG(cmd);
+  cmd->out[0].data_cb = cb;
+  return 0;
+}
+
+int uvexec_cmd_on_stderr(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
+  GUARD_CONFIG(cmd);
+  cmd->out[1].data_cb = cb;
+  return 0;
+}
+
+int uvexec_cmd_on_stdout_line(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
+  GUARD_CONFIG(cmd);
+  cmd->out[0].line_cb = cb;
+  return 0;
+}
+
+int uvexec_cmd_on_stderr_line(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
+  GUARD_CONFIG(cmd);
+  cmd->out[1].line_cb = cb;
+  return 0;
+}
+
+static void reset_stdin(uvexec__writer_t *in) {
+  uvexec__buf_free(&in->queue);
+  in->kind = UVEXEC__IO_NULL;
+  in->caller_fd = -1;
+  in->streaming = 0;
+  in->close_requested = 0;
+}
+
+int uvexec_cmd_stdin_fd(uvexec_cmd_t *cmd, int fd) {
+  GUARD_CONFIG(cmd);
+  if (fd < 0)
+    return UV_EBADF;
+  reset_stdin(&cmd->in);
+  cmd->in.kind = UVEXEC__IO_FD;
+  cmd->in.caller_fd = fd;
+  return 0;
+}
+
+int uvexec_cmd_set_stdin(uvexec_cmd_t *cmd, const void *data, size_t len) {
+  uvexec__buf_t copy = {NULL, 0, 0};
+  int err;
+
+  GUARD_CONFIG(cmd);
+  if (data == NULL && len > 0)
+    return UV_EINVAL;
+  err = uvexec__buf_append(&copy, data, len);
+  if (err != 0)
+    return err;
+  reset_stdin(&cmd->in);
+  cmd->in.kind = UVEXEC__IO_PIPE;
+  cmd->in.queue = copy;
+  cmd->in.close_requested = 1;
+  return 0;
+}
+
+int uvexec_cmd_stdin_pipe(uvexec_cmd_t *cmd) {
+  GUARD_CONFIG(cmd);
+  reset_stdin(&cmd->in);
+  cmd->in.kind = UVEXEC__IO_PIPE;
+  cmd->in.streaming = 1;
+  return 0;
+}
+
+int uvexec_cmd_on_stdin_drain(uvexec_cmd_t *cmd, uvexec_drain_cb cb) {
+  GUARD_CONFIG(cmd);
+  cmd->in.drain_cb = cb;
+  return 0;
+}
+
+int uvexec_cmd_add_fd(uvexec_cmd_t *cmd, int fd) {
+  int *fds;
+
+  GUARD_CONFIG(cmd);
+  if (fd < 0)
+    return UV_EBADF;
+  fds = realloc(cmd->extra_fds, (cmd->extra_count + 1) * sizeof(*fds));
+  if (fds == NULL)
+    return UV_ENOMEM;
+  fds[cmd->extra_count++] = fd;
+  cmd->extra_fds = fds;
+  return 0;
+}
+
+/* ---- process attributes and control ------------------------------------- */
+
+int uvexec_cmd_set_new_session(uvexec_cmd_t *cmd, int on) {
+  GUARD_CONFIG(cmd);
+  cmd->new_session = on != 0;
+  return 0;
+}
+
+int uvexec_cmd_set_uid(uvexec_cmd_t *cmd, uv_uid_t uid) {
+  GUARD_CONFIG(cmd);
+  cmd->set_uid = 1;
+  cmd->uid = uid;
+  return 0;
+}
+
+int uvexec_cmd_set_gid(uvexec_cmd_t *cmd, uv_gid_t gid) {
+  GUARD_CONFIG(cmd);
+  cmd->set_gid = 1;
+  cmd->gid = gid;
+  return 0;
+}
+
+int uvexec_cmd_set_timeout(uvexec_cmd_t *cmd, uint64_t ms) {
+  GUARD_CONFIG(cmd);
+  cmd->timeout_ms = ms;
+  return 0;
+}
+
+int uvexec_cmd_set_cancel_signal(uvexec_cmd_t *cmd, int signum) {
+  GUARD_CONFIG(cmd);
+  if (signum <= 0 || signum >= NSIG)
+    return UV_EINVAL;
+  cmd->cancel_signal = signum;
+  return 0;
+}
+
+int uvexec_cmd_set_wait_delay(uvexec_cmd_t *cmd, uint64_t ms) {
+  GUARD_CONFIG(cmd);
+  cmd->wait_delay_ms = ms;
+  return 0;
+}
+
+int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd, size_t bytes) {
+  GUARD_CONFIG(cmd);
+  cmd->output_limit = bytes;
+  return 0;
+}
+
+int uvexec_cmd_set_engine(uvexec_cmd_t *cmd, uvexec_engine_t engine) {
+  GUARD_CONFIG(cmd);
+  if (engine != UVEXEC_ENGINE_AUTO && engine != UVEXEC_ENGINE_UV &&
+      engine != UVEXEC_ENGINE_POSIX_SPAWN)
+    return UV_EINVAL;
+  cmd->engine = engine;
+  return 0;
+}
+
+/* uvexec__check_config rejects combinations no child can be given. */
+int uvexec__check_config(const uvexec_cmd_t *cmd) {
+  int i;
+
+  for (i = 0; i < 2; i++) {
+    const uvexec__reader_t *r = &cmd->out[i];
+    int reads = r->data_cb != NULL || r->line_cb != NULL;
+
+    if (reads && (r->kind == UVEXEC__IO_INHERIT || r->kind == UVEXEC__IO_FD))
+      return UV_EINVAL;
+    if (reads && r->kind == UVEXEC__IO_MERGE)
+      return UV_EINVAL;
+  }
+  return 0;
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+int uvexec_pid(const uvexec_cmd_t *cmd) {
+  if (cmd == NULL || cmd->pid <= 0)
+    return UV_ESRCH;
+  return cmd->pid;
+}
+
+int uvexec_exit_code(const uvexec_cmd_t *cmd) {
+  if (cmd == NULL)
+    return UV_EINVAL;
+  if (!cmd->exited)
+    return UV_EBUSY;
+  return cmd->term_signal != 0 ? -1 : cmd->exit_code;
+}
+
+int uvexec_term_signal(const uvexec_cmd_t *cmd) {
+  if (cmd == NULL)
+    return UV_EINVAL;
+  if (!cmd->exited)
+    return UV_EBUSY;
+  return cmd->term_signal;
+}
+
+static const char *captured(const uvexec_cmd_t *cmd, int which, size_t *len) {
+  const uvexec__reader_t *r;
+
+  if (len != NULL)
+    *len = 0;
+  if (cmd == NULL || cmd->state != UVEXEC__DONE)
+    return NULL;
+  r = &cmd->out[which];
+  if (!r->capture)
+    return NULL;
+  if (len != NULL)
+    *len = r->buf.len;
+  return r->buf.base != NULL ? r->buf.base : "";
+}
+
+const char *uvexec_stdout_data(const uvexec_cmd_t *cmd, size_t *len) {
+  return captured(cmd, 0, len);
+}
+
+const char *uvexec_stderr_data(const uvexec_cmd_t *cmd, size_t *len) {
+  return captured(cmd, 1, len);
+}
+
+const char *uvexec_cmd_error(const uvexec_cmd_t *cmd) {
+  return cmd != NULL ? cmd->error : NULL;
+}
+
+int uvexec_rusage(const uvexec_cmd_t *cmd, uvexec_rusage_t *usage) {
+  if (cmd == NULL || usage == NULL)
+    return UV_EINVAL;
+  if (!cmd->exited)
+    return UV_EBUSY;
+  if (!cmd->have_rusage)
+    return UV_ENOTSUP;
+  *usage = cmd->rusage;
+  return 0;
+}

@@ -1,0 +1,211 @@
+/* Private declarations shared by the files of lib/. Nothing here is part
+ * of the API: names are uvexec__*, and the cmd's layout may change. */
+#ifndef UVEXEC_INTERNAL_H
+#define UVEXEC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "uvexec.h"
+
+#define UVEXEC__CONTAINER_OF(ptr, type, field)                                \
+  ((type *)((char *)(ptr) - offsetof(type, field)))
+
+/* Where a cmd is in its one life. Every entry point checks it first. */
+typedef enum {
+  UVEXEC__CONFIGURING = 0, /* created, setters allowed */
+  UVEXEC__RUNNING,         /* started; the done callback is still ahead */
+  UVEXEC__DONE,            /* the done callback was called (or is due) */
+  UVEXEC__FAILED           /* uvexec_start failed; terminal */
+} uvexec__state_t;
+
+/* ---- growable byte buffer (buffer.c) ----------------------------------- */
+
+/* A byte buffer that keeps a NUL after its data. base is NULL until the
+ * first byte arrives. */
+typedef struct {
+  char *base;
+  size_t len;
+  size_t cap; /* bytes allocated at base, the NUL included */
+} uvexec__buf_t;
+
+int uvexec__buf_append(uvexec__buf_t *buf, const void *data, size_t len);
+/* Makes room for at least want more bytes; returns the free tail. */
+char *uvexec__buf_reserve(uvexec__buf_t *buf, size_t want, size_t *avail);
+/* Records n bytes written into the tail handed out by reserve. */
+void uvexec__buf_commit(uvexec__buf_t *buf, size_t n);
+void uvexec__buf_consume(uvexec__buf_t *buf, size_t n);
+void uvexec__buf_free(uvexec__buf_t *buf);
+
+/* ---- child stdio ---------------------------------------------------------- */
+
+/* How one of the child's fds 0, 1 and 2 is set up. */
+typedef enum {
+  UVEXEC__IO_NULL = 0, /* /dev/null */
+  UVEXEC__IO_INHERIT,  /* the parent's own fd of the same number */
+  UVEXEC__IO_PIPE,     /* a pipe driven by uvexec */
+  UVEXEC__IO_MERGE,    /* stderr: whatever stdout is */
+  UVEXEC__IO_FD        /* a caller's fd */
+} uvexec__io_kind_t;
+
+/* A stream the parent reads (the child's stdout or stderr). */
+typedef struct {
+  uvexec__io_kind_t kind;
+  int capture;            /* keep the bytes in buf */
+  int caller_fd;          /* for UVEXEC__IO_FD */
+  uvexec_data_cb data_cb; /* optional */
+  uvexec_data_cb line_cb; /* optional */
+  uvexec__buf_t buf;      /* captured bytes, owned */
+  uvexec__buf_t line;     /* the incomplete line for line_cb, owned */
+  size_t dropped;         /* captured bytes past the output limit */
+  int capture_full;       /* the output limit was reached */
+  int fd;                 /* parent's end of the pipe, -1 when closed */
+  uv_poll_t poll;
+  int polling; /* poll is initialized and not yet closed */
+  int eof;     /* end of file reached, or abandoned */
+} uvexec__reader_t;
+
+/* The child's stdin as the parent writes it. */
+typedef struct {
+  uvexec__io_kind_t kind; /* NULL, FD or PIPE */
+  int caller_fd;
+  int streaming;         /* uvexec_cmd_stdin_pipe */
+  int close_requested;   /* end of file once queue is empty */
+  uvexec__buf_t queue;   /* bytes queued, owned; those before sent are out */
+  size_t sent;
+  uvexec_drain_cb drain_cb;
+  int error; /* UV_EPIPE once the child stopped reading, ... */
+  int fd;    /* parent's end, -1 when closed */
+  uv_poll_t poll;
+  int polling;
+} uvexec__writer_t;
+
+/* ---- the command ------------------------------------------------------- */
+
+typedef struct {
+  char *name;  /* owned */
+  char *value; /* owned; NULL: unset */
+} uvexec__env_entry_t;
+
+struct uvexec_cmd_s {
+  uvexec__state_t state;
+  void *data; /* the caller's */
+
+  /* Configuration: owned copies. */
+  char **argv; /* NULL-terminated */
+  char *dir;
+  int env_cleared;
+  uvexec__env_entry_t *env;
+  size_t env_count;
+  int *extra_fds; /* the caller's, not owned */
+  size_t extra_count;
+  int new_session;
+  int set_uid, set_gid;
+  uv_uid_t uid;
+  uv_gid_t gid;
+  uint64_t timeout_ms;
+  uint64_t wait_delay_ms;
+  int cancel_signal;
+  size_t output_limit;
+  uvexec_engine_t engine;
+
+  uvexec__writer_t in;
+  uvexec__reader_t out[2]; /* [0] stdout, [1] stderr */
+
+  /* The run. */
+  uv_loop_t *loop;
+  uvexec_done_cb done_cb;
+  char *path; /* resolved program path, owned */
+  int pid;
+  int exited;     /* the exit was seen: the pid is no longer ours */
+  int exit_code;
+  int term_signal;
+  int stop_reason; /* 0, UV_ETIMEDOUT, UV_ECANCELED, UV_ENOBUFS */
+  int status;      /* what the done callback was given */
+  int waitdelay_expired;
+  int io_error;     /* a read or write failure other than EPIPE */
+  int freed;        /* uvexec_cmd_free was called */
+  unsigned handles; /* handles not yet through their close callback */
+  char *error;      /* message of the last error, owned */
+
+  /* Engines. */
+  uv_process_t process; /* UVEXEC_ENGINE_UV */
+  int pidfd; /* UVEXEC_ENGINE_POSIX_SPAWN */
+  uv_poll_t pidfd_poll;
+  int pidfd_polling;
+  int have_rusage;
+  uvexec_rusage_t rusage;
+
+  /* Process control (control.c). */
+  uv_timer_t timeout_timer; /* the timeout */
+  int timeout_timer_open;
+  uv_timer_t delay_timer; /* the wait delay, after a stop or the exit */
+  int delay_timer_open;
+};
+
+/* errors.c */
+int uvexec__set_error(uvexec_cmd_t *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void uvexec__set_start_error(uvexec_cmd_t *cmd, int err, const char *op,
+                             const char *file);
+void uvexec__set_exit_error(uvexec_cmd_t *cmd);
+const char *uvexec__signal_text(int signum);
+
+/* cmd.c */
+int uvexec__check_config(const uvexec_cmd_t *cmd);
+/* Counts a handle uvexec_cmd_free must wait for, and its release. */
+void uvexec__handle_opened(uvexec_cmd_t *cmd);
+void uvexec__handle_closed(uvexec_cmd_t *cmd);
+
+/* env.c: the child's environment as a NULL-terminated "K=V" array
+ * (malloc'd as a whole, one free), and the PATH it holds. */
+int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp);
+const char *uvexec__env_lookup(char *const *envp, const char *name);
+
+/* stdio.c */
+int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3], int owned[3]);
+int uvexec__stdio_start(uvexec_cmd_t *cmd);
+void uvexec__stdio_abort(uvexec_cmd_t *cmd);
+void uvexec__reader_abandon(uvexec_cmd_t *cmd, uvexec__reader_t *r);
+void uvexec__writer_shutdown(uvexec_cmd_t *cmd);
+int uvexec__readers_open(const uvexec_cmd_t *cmd);
+
+/* lines.c */
+void uvexec__lines_feed(uvexec_cmd_t *cmd, uvexec__reader_t *r,
+                        const char *data, size_t len);
+void uvexec__lines_flush(uvexec_cmd_t *cmd, uvexec__reader_t *r);
+
+/* spawn.c: the common part of a start, and what engines report back. */
+typedef struct {
+  const char *file; /* resolved path */
+  char **argv;
+  char **envp;
+  const char *dir;
+  int fds[3];      /* child's 0, 1, 2: an fd, or -1 for /dev/null */
+  const int *extra; /* child's 3, 4, ... */
+  size_t extra_count;
+} uvexec__spawn_plan_t;
+
+void uvexec__on_exit(uvexec_cmd_t *cmd, int64_t exit_status,
+                     int term_signal);
+void uvexec__maybe_done(uvexec_cmd_t *cmd);
+int uvexec__signal_child(uvexec_cmd_t *cmd, int signum);
+
+/* engine_uv.c / engine_posix.c */
+int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
+                            const uvexec__spawn_plan_t *plan);
+int uvexec__engine_posix_available(void);
+int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
+                               const uvexec__spawn_plan_t *plan);
+
+/* control.c */
+int uvexec__control_start(uvexec_cmd_t *cmd);
+void uvexec__control_on_exit(uvexec_cmd_t *cmd);
+void uvexec__control_stop(uvexec_cmd_t *cmd, int reason);
+void uvexec__control_close(uvexec_cmd_t *cmd);
+
+/* lookpath.c */
+int uvexec__resolve(uvexec_cmd_t *cmd, const char *pathenv);
+
+#endif /* UVEXEC_INTERNAL_H */
