@@ -51,6 +51,8 @@ char *uvexec__buf_reserve(uvexec__buf_t *buf, size_t want, size_t *avail) {
     *avail = 0;
     return NULL;
   }
+  /* The data stays NUL-terminated even if nothing is committed. */
+  buf->base[buf->len] = '\0';
   *avail = buf->cap - buf->len - 1;
   return buf->base + buf->len;
 }

@@ -27,12 +27,20 @@ static void on_process_exit(uv_process_t *process, int64_t exit_status,
  * refuses it on both engines, as Go does, so a data file that happens to
  * carry an execute bit is never run as a shell script. A file that cannot
  * be read here is left to the kernel to judge. */
-static int runnable_format(const char *file) {
+static int runnable_format(const char *file, const char *dir) {
   unsigned char head[4];
   ssize_t n;
-  int fd;
+  int fd, dirfd = AT_FDCWD;
 
-  fd = open(file, O_RDONLY | O_CLOEXEC);
+  /* A relative path is run from the child's directory. */
+  if (file[0] != '/' && dir != NULL) {
+    dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+      return 1;
+  }
+  fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+  if (dirfd != AT_FDCWD)
+    close(dirfd);
   if (fd < 0)
     return 1;
   n = read(fd, head, sizeof(head));
@@ -51,7 +59,7 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
   size_t count = 3 + plan->extra_count, i;
   int err;
 
-  if (!runnable_format(plan->file))
+  if (!runnable_format(plan->file, plan->dir))
     return UVEXEC_ENOEXEC;
 
   stdio = calloc(count, sizeof(*stdio));

@@ -1,0 +1,467 @@
+/* Support shared by the Check suites; see common.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* mkdtemp, realpath, dirfd with -std=c11 */
+#endif
+
+#include "common.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the helper program -------------------------------------------------- */
+
+const char *helper_path(void) {
+  const char *path = getenv("UVEXEC_TEST_HELPER");
+  ck_assert_msg(path != NULL && path[0] != '\0',
+                "UVEXEC_TEST_HELPER is not set: run the suites with ctest, "
+                "or set it to the path of the uvexec-test-helper binary");
+  ck_assert_msg(access(path, X_OK) == 0,
+                "UVEXEC_TEST_HELPER=%s is not an executable file: %s", path,
+                strerror(errno));
+  return path;
+}
+
+#define HELPER_MAX_ARGS 64
+
+uvexec_cmd_t *helper_cmd(const char *sub, ...) {
+  const char *argv[HELPER_MAX_ARGS + 3];
+  const char *arg;
+  size_t n = 0;
+  va_list ap;
+  uvexec_cmd_t *cmd;
+
+  argv[n++] = helper_path();
+  argv[n++] = sub;
+  va_start(ap, sub);
+  while ((arg = va_arg(ap, const char *)) != NULL) {
+    ck_assert_msg(n < HELPER_MAX_ARGS + 2, "helper_cmd: too many arguments");
+    argv[n++] = arg;
+  }
+  va_end(ap);
+  argv[n] = NULL;
+
+  cmd = uvexec_command_argv(argv);
+  ck_assert_msg(cmd != NULL, "uvexec_command_argv(helper %s) gave NULL", sub);
+  return cmd;
+}
+
+/* ---- proofs of absence --------------------------------------------------- */
+
+int count_open_fds(void) {
+  DIR *dir = opendir("/proc/self/fd");
+  struct dirent *de;
+  int count = 0;
+  int self;
+
+  ck_assert_msg(dir != NULL, "opendir(/proc/self/fd): %s", strerror(errno));
+  self = dirfd(dir);
+  while ((de = readdir(dir)) != NULL) {
+    if (de->d_name[0] == '.')
+      continue;
+    if (atoi(de->d_name) == self)
+      continue;
+    count++;
+  }
+  closedir(dir);
+  return count;
+}
+
+int no_child_left(void) {
+  int st;
+  pid_t pid = waitpid(-1, &st, WNOHANG);
+  return pid == -1 && errno == ECHILD;
+}
+
+void assert_no_zombies(void) {
+  int st;
+  pid_t pid = waitpid(-1, &st, WNOHANG);
+  if (pid > 0)
+    ck_abort_msg("a child (pid %ld) had exited but was never reaped",
+                 (long)pid);
+  if (pid == 0)
+    ck_abort_msg("a child of this process is still running");
+  ck_assert_msg(errno == ECHILD, "waitpid(-1) failed with %s, not ECHILD",
+                strerror(errno));
+}
+
+/* ---- running the loop ---------------------------------------------------- */
+
+static uv_loop_t fixture_loop;
+uv_loop_t *test_loop;
+static uv_timer_t safety_timer; /* on fixture_loop, unreferenced */
+static int safety_open;
+static int safety_fired;
+static int fd_baseline = -1;
+
+static void on_safety(uv_timer_t *t) {
+  safety_fired = 1;
+  uv_stop(t->loop);
+}
+
+static void on_local_timer_close(uv_handle_t *h) { *(int *)h->data = 1; }
+
+/* run_until is the engine of both runners: one loop iteration at a time
+ * until done(arg) is true, the safety timer fires, or the loop is out of
+ * work. Returns 0, or 1 on timeout, or 2 when the loop stalled. */
+static int run_until(uv_loop_t *loop, int (*done)(const void *),
+                     const void *arg, uint64_t timeout_ms) {
+  uv_timer_t local;
+  uv_timer_t *t;
+  int result = 0;
+
+  if (loop == test_loop && safety_open) {
+    t = &safety_timer;
+  } else {
+    t = &local;
+    ck_assert_int_eq(uv_timer_init(loop, t), 0);
+    uv_unref((uv_handle_t *)t);
+  }
+  safety_fired = 0;
+  ck_assert_int_eq(uv_timer_start(t, on_safety, timeout_ms, 0), 0);
+
+  while (!done(arg)) {
+    int alive;
+    if (safety_fired) {
+      result = 1;
+      break;
+    }
+    alive = uv_run(loop, UV_RUN_ONCE);
+    if (!done(arg) && !alive && !safety_fired) {
+      result = 2;
+      break;
+    }
+  }
+  uv_timer_stop(t);
+
+  if (t == &local) {
+    int closed = 0;
+    local.data = &closed;
+    uv_close((uv_handle_t *)&local, on_local_timer_close);
+    while (!closed)
+      uv_run(loop, UV_RUN_NOWAIT);
+  }
+  return result;
+}
+
+static int flag_set(const void *arg) { return *(const int *)arg != 0; }
+
+static int loop_idle(const void *arg) {
+  return !uv_loop_alive((uv_loop_t *)arg);
+}
+
+void run_loop_until(uv_loop_t *loop, const int *flag, uint64_t timeout_ms) {
+  int r = run_until(loop, flag_set, flag, timeout_ms);
+  ck_assert_msg(r != 1, "timed out after %llu ms waiting for an event",
+                (unsigned long long)timeout_ms);
+  ck_assert_msg(r != 2, "the loop ran out of work before the awaited event "
+                        "(a callback that should have fired never will)");
+}
+
+void run_loop_to_end(uv_loop_t *loop, uint64_t timeout_ms) {
+  int r = run_until(loop, loop_idle, loop, timeout_ms);
+  ck_assert_msg(r == 0,
+                "the loop still had work after %llu ms (a child or handle "
+                "that never finishes)",
+                (unsigned long long)timeout_ms);
+}
+
+/* ---- the fixture --------------------------------------------------------- */
+
+static void describe_handle(uv_handle_t *h, void *arg) {
+  (void)arg;
+  fprintf(stderr, "  left open: %s handle %p (active %d, closing %d)\n",
+          uv_handle_type_name(uv_handle_get_type(h)), (void *)h,
+          uv_is_active(h), uv_is_closing(h));
+}
+
+void fixture_setup(void) {
+  uv_loop_t warm;
+
+  /* libuv opens some process-wide fds once, on the first loop (its signal
+   * lock pipe). Make that happen before counting, so only what the test
+   * itself leaves behind shows up. */
+  ck_assert_int_eq(uv_loop_init(&warm), 0);
+  ck_assert_int_eq(uv_loop_close(&warm), 0);
+
+  fd_baseline = count_open_fds();
+  ck_assert_int_eq(uv_loop_init(&fixture_loop), 0);
+  test_loop = &fixture_loop;
+  ck_assert_int_eq(uv_timer_init(test_loop, &safety_timer), 0);
+  uv_unref((uv_handle_t *)&safety_timer);
+  safety_open = 1;
+}
+
+void fixture_teardown(void) {
+  int rc, fds;
+
+  /* Everything the test started must finish on its own: children exit,
+   * pipes reach EOF, freed cmds close their handles. */
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+
+  uv_close((uv_handle_t *)&safety_timer, NULL);
+  safety_open = 0;
+  uv_run(test_loop, UV_RUN_DEFAULT);
+
+  rc = uv_loop_close(test_loop);
+  if (rc != 0)
+    uv_walk(test_loop, describe_handle, NULL);
+  ck_assert_msg(rc == 0, "uv_loop_close() gave %s: a handle was left open",
+                uv_err_name(rc));
+  test_loop = NULL;
+
+  fds = count_open_fds();
+  ck_assert_msg(fds == fd_baseline,
+                "%d fds open at the end of the test, %d at its start", fds,
+                fd_baseline);
+  assert_no_zombies();
+}
+
+int fixture_fd_baseline(void) { return fd_baseline; }
+
+void add_tcase(Suite *s, const char *name, const TTest *test) {
+  TCase *tc = tcase_create(name);
+  tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+  tcase_set_timeout(tc, TEST_CASE_TIMEOUT_S);
+  tcase_add_test(tc, test);
+  suite_add_tcase(s, tc);
+}
+
+int run_suite(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  struct rlimit rl;
+  int failed;
+
+  /* Some tests keep a few hundred children with pipes open at once; give
+   * them room when the hard limit allows. */
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096 &&
+      rl.rlim_max > rl.rlim_cur) {
+    rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* ---- a growable byte buffer ---------------------------------------------- */
+
+void tbuf_append(tbuf_t *b, const void *data, size_t len) {
+  if (b->len + len + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    char *p;
+    while (cap < b->len + len + 1)
+      cap *= 2;
+    p = realloc(b->data, cap);
+    ck_assert_msg(p != NULL, "out of memory");
+    b->data = p;
+    b->cap = cap;
+  }
+  if (len > 0)
+    memcpy(b->data + b->len, data, len);
+  b->len += len;
+  b->data[b->len] = '\0';
+}
+
+void tbuf_free(tbuf_t *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+/* ---- the probe ----------------------------------------------------------- */
+
+void probe_init(probe_t *p, uvexec_cmd_t *cmd) {
+  memset(p, 0, sizeof *p);
+  p->cmd = cmd;
+  uvexec_cmd_set_data(cmd, p);
+}
+
+void probe_watch_stdout(probe_t *p) {
+  ck_assert_int_eq(uvexec_cmd_on_stdout(p->cmd, probe_stdout_cb), 0);
+}
+
+void probe_watch_stderr(probe_t *p) {
+  ck_assert_int_eq(uvexec_cmd_on_stderr(p->cmd, probe_stderr_cb), 0);
+}
+
+/* A probe whose cmd is gone must hear nothing more. The cmd's memory is
+ * still there if uvexec calls back after a free (it is released only once
+ * the handles are closed), so reading the data pointer is safe enough to
+ * catch the bug. */
+static probe_t *probe_of(uvexec_cmd_t *cmd) {
+  probe_t *p = uvexec_cmd_data(cmd);
+  ck_assert_msg(p != NULL, "a callback came with a cmd without its probe");
+  if (p->cmd == NULL) {
+    p->calls_after_free++;
+    return NULL;
+  }
+  ck_assert_msg(p->cmd == cmd, "a callback came with the wrong cmd");
+  return p;
+}
+
+void probe_done_cb(uvexec_cmd_t *cmd, int status) {
+  probe_t *p = probe_of(cmd);
+  if (p == NULL)
+    return;
+  p->done_calls++;
+  p->status = status;
+  p->out_eof_at_done = p->out_eof;
+  p->err_eof_at_done = p->err_eof;
+  if (p->free_in_done) {
+    uvexec_cmd_free(cmd);
+    p->cmd = NULL;
+  }
+}
+
+void probe_stdout_cb(uvexec_cmd_t *cmd, const char *data, size_t len) {
+  probe_t *p = probe_of(cmd);
+  if (p == NULL)
+    return;
+  if (p->done_calls > 0)
+    p->out_after_eof++; /* output after done is as wrong as after EOF */
+  if (len == 0) {
+    p->out_eof++;
+    if (p->free_on_out_eof) {
+      uvexec_cmd_free(cmd);
+      p->cmd = NULL;
+    }
+    return;
+  }
+  ck_assert_ptr_nonnull(data);
+  if (p->out_eof > 0)
+    p->out_after_eof++;
+  p->out_calls++;
+  tbuf_append(&p->out, data, len);
+  if (p->wait_text != NULL && strstr(p->out.data, p->wait_text) != NULL) {
+    p->text_seen = 1;
+    p->wait_text = NULL;
+  }
+  if (p->free_on_out) {
+    uvexec_cmd_free(cmd);
+    p->cmd = NULL;
+  }
+}
+
+void probe_stderr_cb(uvexec_cmd_t *cmd, const char *data, size_t len) {
+  probe_t *p = probe_of(cmd);
+  if (p == NULL)
+    return;
+  if (p->done_calls > 0)
+    p->err_after_eof++;
+  if (len == 0) {
+    p->err_eof++;
+    return;
+  }
+  ck_assert_ptr_nonnull(data);
+  if (p->err_eof > 0)
+    p->err_after_eof++;
+  p->err_calls++;
+  tbuf_append(&p->err, data, len);
+  if (p->free_on_err) {
+    uvexec_cmd_free(cmd);
+    p->cmd = NULL;
+  }
+}
+
+void probe_start(probe_t *p) {
+  int rc = uvexec_start(p->cmd, test_loop, probe_done_cb);
+  ck_assert_msg(rc == 0, "uvexec_start gave %s (%s): %s",
+                uvexec_err_name(rc), uvexec_strerror(rc),
+                uvexec_cmd_error(p->cmd) ? uvexec_cmd_error(p->cmd) : "-");
+}
+
+void probe_wait(probe_t *p) {
+  run_loop_until(test_loop, &p->done_calls, TEST_TIMEOUT_MS);
+}
+
+void probe_wait_text(probe_t *p, const char *text) {
+  p->text_seen = 0;
+  p->wait_text = text;
+  if (p->out.data != NULL && strstr(p->out.data, text) != NULL) {
+    p->text_seen = 1;
+    p->wait_text = NULL;
+  }
+  run_loop_until(test_loop, &p->text_seen, TEST_TIMEOUT_MS);
+}
+
+void probe_drop_cmd(probe_t *p) {
+  uvexec_cmd_free(p->cmd);
+  p->cmd = NULL;
+}
+
+void probe_free(probe_t *p) {
+  uvexec_cmd_free(p->cmd);
+  p->cmd = NULL;
+  tbuf_free(&p->out);
+  tbuf_free(&p->err);
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+static void assert_stream(const char *which, const char *data, size_t len,
+                          const char *text) {
+  size_t want = strlen(text);
+  ck_assert_msg(data != NULL, "%s was not captured (NULL); expected \"%s\"",
+                which, text);
+  ck_assert_msg(len == want && memcmp(data, text, want) == 0,
+                "%s is \"%.*s\" (%zu bytes); expected \"%s\" (%zu bytes)",
+                which, (int)(len > 400 ? 400 : len), data, len, text, want);
+  ck_assert_msg(data[len] == '\0', "%s is not NUL-terminated", which);
+}
+
+void assert_stdout(const uvexec_cmd_t *cmd, const char *text) {
+  size_t len = 12345;
+  const char *data = uvexec_stdout_data(cmd, &len);
+  assert_stream("stdout", data, len, text);
+}
+
+void assert_stderr(const uvexec_cmd_t *cmd, const char *text) {
+  size_t len = 12345;
+  const char *data = uvexec_stderr_data(cmd, &len);
+  assert_stream("stderr", data, len, text);
+}
+
+char *make_temp_dir(void) {
+  const char *base = getenv("TMPDIR");
+  char tmpl[PATH_MAX];
+  char *real;
+
+  if (base == NULL || base[0] == '\0')
+    base = "/tmp";
+  snprintf(tmpl, sizeof tmpl, "%s/uvexec-test-XXXXXX", base);
+  ck_assert_msg(mkdtemp(tmpl) != NULL, "mkdtemp(%s): %s", tmpl,
+                strerror(errno));
+  real = realpath(tmpl, NULL);
+  ck_assert_msg(real != NULL, "realpath(%s): %s", tmpl, strerror(errno));
+  return real;
+}
+
+void remove_tree(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  char path[PATH_MAX];
+
+  if (d != NULL) {
+    while ((de = readdir(d)) != NULL) {
+      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        continue;
+      snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+      if (unlink(path) != 0)
+        rmdir(path);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+}

@@ -1,0 +1,426 @@
+/* uvexec-test-helper — the one program every test suite runs as a child.
+ *
+ * Usage: uvexec-test-helper SUBCOMMAND [ARGS...]
+ *
+ * Each sub-command does one small, predictable thing. Output goes out with
+ * write(2), never through stdio buffers, so what a parent reads is exactly
+ * what was written and in the order it was written. A sub-command that must
+ * be waited on says so with an output line ("ready"), so tests wait on
+ * events rather than on time.
+ *
+ * Plain C11 and POSIX; no test framework. Exit status 2 means the helper was
+ * called wrongly (unknown sub-command, missing argument).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dirfd, nanosleep, sigaction with -std=c11 */
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *progname = "uvexec-test-helper";
+
+static void usage_exit(const char *why) {
+  fprintf(stderr, "%s: %s\n", progname, why);
+  exit(2);
+}
+
+/* write_all writes every byte of buf to fd, retrying after EINTR and short
+ * writes. A write error ends the helper with status 3 (a closed pipe kills
+ * it with SIGPIPE first, unless SIGPIPE is ignored). */
+static void write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      exit(3);
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+static void write_str(int fd, const char *s) { write_all(fd, s, strlen(s)); }
+
+/* parse_long reads a whole decimal argument or ends the helper. */
+static long parse_long(const char *s, const char *what) {
+  char *end;
+  long v;
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0')
+    usage_exit(what);
+  return v;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* echo ARGS...: the arguments separated by one space, then '\n'. */
+static int cmd_echo(int fd, int argc, char **argv) {
+  size_t total = 1;
+  char *line, *p;
+  int i;
+  for (i = 0; i < argc; i++)
+    total += strlen(argv[i]) + 1;
+  line = malloc(total);
+  if (line == NULL)
+    return 4;
+  p = line;
+  for (i = 0; i < argc; i++) {
+    size_t n = strlen(argv[i]);
+    if (i > 0)
+      *p++ = ' ';
+    memcpy(p, argv[i], n);
+    p += n;
+  }
+  *p++ = '\n';
+  /* One write, so the line arrives whole even on a shared pipe. */
+  write_all(fd, line, (size_t)(p - line));
+  free(line);
+  return 0;
+}
+
+/* cat: stdin to stdout until end of file. */
+static int cmd_cat(void) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return 3;
+    }
+    if (n == 0)
+      return 0;
+    write_all(1, buf, (size_t)n);
+  }
+}
+
+/* stdin-count: reads stdin to end of file and prints how many bytes came. */
+static int cmd_stdin_count(void) {
+  char buf[65536];
+  unsigned long long total = 0;
+  char line[32];
+  for (;;) {
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return 3;
+    }
+    if (n == 0)
+      break;
+    total += (unsigned long long)n;
+  }
+  snprintf(line, sizeof line, "%llu\n", total);
+  write_str(1, line);
+  return 0;
+}
+
+/* flood OUT ERR: OUT bytes of 'o' on stdout and ERR bytes of 'e' on
+ * stderr, in alternating 4 KiB chunks with plain blocking writes. A parent
+ * that drains only one stream at a time blocks this child on the other
+ * pipe once its buffer is full, and the two wait on each other forever. */
+static int cmd_flood(long out_bytes, long err_bytes) {
+  char obuf[4096], ebuf[4096];
+  memset(obuf, 'o', sizeof obuf);
+  memset(ebuf, 'e', sizeof ebuf);
+  while (out_bytes > 0 || err_bytes > 0) {
+    if (out_bytes > 0) {
+      size_t n = out_bytes < (long)sizeof obuf ? (size_t)out_bytes
+                                               : sizeof obuf;
+      write_all(1, obuf, n);
+      out_bytes -= (long)n;
+    }
+    if (err_bytes > 0) {
+      size_t n = err_bytes < (long)sizeof ebuf ? (size_t)err_bytes
+                                               : sizeof ebuf;
+      write_all(2, ebuf, n);
+      err_bytes -= (long)n;
+    }
+  }
+  return 0;
+}
+
+static int cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+/* fds: the numbers of the open fds, ascending, space-separated, '\n'. The
+ * fd that reads /proc/self/fd is left out. */
+static int cmd_fds(void) {
+  DIR *dir = opendir("/proc/self/fd");
+  struct dirent *de;
+  int fds[4096];
+  size_t count = 0, i;
+  char line[4096 * 8];
+  size_t len = 0;
+  int self;
+
+  if (dir == NULL)
+    return 3;
+  self = dirfd(dir);
+  while ((de = readdir(dir)) != NULL) {
+    long fd;
+    char *end;
+    if (de->d_name[0] == '.')
+      continue;
+    fd = strtol(de->d_name, &end, 10);
+    if (*end != '\0' || fd == self)
+      continue;
+    if (count < sizeof fds / sizeof fds[0])
+      fds[count++] = (int)fd;
+  }
+  closedir(dir);
+  qsort(fds, count, sizeof fds[0], cmp_int);
+  for (i = 0; i < count; i++)
+    len += (size_t)snprintf(line + len, sizeof line - len, "%s%d",
+                            i > 0 ? " " : "", fds[i]);
+  line[len++] = '\n';
+  write_all(1, line, len);
+  return 0;
+}
+
+/* ignore-term: ignores SIGTERM, says "ready", and waits to be killed. */
+static int cmd_ignore_term(void) {
+  signal(SIGTERM, SIG_IGN);
+  write_str(1, "ready\n");
+  for (;;)
+    pause();
+  return 0; /* not reached */
+}
+
+static volatile sig_atomic_t got_term;
+
+static void on_term(int sig) {
+  (void)sig;
+  got_term = 1;
+}
+
+/* handle-term: says "ready"; on SIGTERM says "got TERM" and exits 0.
+ * SIGTERM stays blocked except inside sigsuspend(), so a signal sent right
+ * after "ready" is never lost between the check and the wait. */
+static int cmd_handle_term(void) {
+  struct sigaction sa;
+  sigset_t block, old;
+
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_term;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  sigdelset(&old, SIGTERM);
+
+  write_str(1, "ready\n");
+  while (!got_term)
+    sigsuspend(&old);
+  write_str(1, "got TERM\n");
+  return 0;
+}
+
+/* env: the environment, one NAME=VALUE per line. */
+static int cmd_env(void) {
+  char **e;
+  for (e = environ; *e != NULL; e++) {
+    write_str(1, *e);
+    write_str(1, "\n");
+  }
+  return 0;
+}
+
+/* env-get NAME: the value and '\n'; exit 1 (and no output) when unset. */
+static int cmd_env_get(const char *name) {
+  const char *v = getenv(name);
+  if (v == NULL)
+    return 1;
+  write_str(1, v);
+  write_str(1, "\n");
+  return 0;
+}
+
+static int cmd_pwd(void) {
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof buf) == NULL)
+    return 3;
+  write_str(1, buf);
+  write_str(1, "\n");
+  return 0;
+}
+
+/* interleave N: "out i\n" on stdout then "err i\n" on stderr, for i in
+ * 0..N-1, one write(2) each, so a merged pipe shows the exact order. */
+static int cmd_interleave(long n) {
+  char line[64];
+  long i;
+  for (i = 0; i < n; i++) {
+    snprintf(line, sizeof line, "out %ld\n", i);
+    write_str(1, line);
+    snprintf(line, sizeof line, "err %ld\n", i);
+    write_str(2, line);
+  }
+  return 0;
+}
+
+/* grandchild [MS]: forks a child that keeps stdout and stderr open and
+ * sleeps MS milliseconds (default 10000) or until it is killed (say with
+ * its process group); the helper itself prints "hi" and exits 0 at once. */
+static int cmd_grandchild(long ms) {
+  pid_t pid;
+  write_str(1, "hi\n");
+  pid = fork();
+  if (pid < 0)
+    return 3;
+  if (pid == 0) {
+    sleep_ms(ms);
+    _exit(0);
+  }
+  return 0;
+}
+
+/* kill-self SIG: dies by signal SIG (default disposition restored first). */
+static int cmd_kill_self(int sig) {
+  sigset_t set;
+  signal(sig, SIG_DFL);
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  kill(getpid(), sig);
+  /* Only a signal that does not kill gets here. */
+  return 4;
+}
+
+/* fd-link OUT N...: for each fd N, what /proc/self/fd/N points at
+ * ("/dev/null", "pipe:[1234]", or "closed"), one per line, written on fd
+ * OUT. */
+static int cmd_fd_link(int out, int argc, char **argv) {
+  int i;
+  for (i = 0; i < argc; i++) {
+    char path[64], target[PATH_MAX];
+    ssize_t n;
+    snprintf(path, sizeof path, "/proc/self/fd/%d",
+             (int)parse_long(argv[i], "fd-link: bad fd"));
+    n = readlink(path, target, sizeof target - 1);
+    if (n < 0) {
+      write_str(out, "closed\n");
+      continue;
+    }
+    target[n] = '\n';
+    write_all(out, target, (size_t)n + 1);
+  }
+  return 0;
+}
+
+static int cmd_pid(void) {
+  char line[32];
+  snprintf(line, sizeof line, "%ld\n", (long)getpid());
+  write_str(1, line);
+  return 0;
+}
+
+#define NEED(n)                                                               \
+  do {                                                                        \
+    if (argc < (n))                                                           \
+      usage_exit("missing argument");                                         \
+  } while (0)
+
+int main(int argc, char **argv) {
+  const char *sub;
+
+  if (argc > 0 && argv[0] != NULL)
+    progname = argv[0];
+  if (argc < 2)
+    usage_exit("usage: uvexec-test-helper SUBCOMMAND [ARGS...]");
+  sub = argv[1];
+  argc -= 2;
+  argv += 2;
+
+  if (strcmp(sub, "echo") == 0)
+    return cmd_echo(1, argc, argv);
+  if (strcmp(sub, "echo-err") == 0) /* echo, on stderr */
+    return cmd_echo(2, argc, argv);
+  if (strcmp(sub, "cat") == 0)
+    return cmd_cat();
+  if (strcmp(sub, "exit") == 0) {
+    NEED(1);
+    return (int)parse_long(argv[0], "exit: bad status");
+  }
+  if (strcmp(sub, "die") == 0) { /* die CODE MESSAGE: MESSAGE on stderr */
+    NEED(2);
+    write_str(2, argv[1]);
+    write_str(2, "\n");
+    return (int)parse_long(argv[0], "die: bad status");
+  }
+  if (strcmp(sub, "flood") == 0) {
+    NEED(2);
+    return cmd_flood(parse_long(argv[0], "flood: bad count"),
+                     parse_long(argv[1], "flood: bad count"));
+  }
+  if (strcmp(sub, "fds") == 0)
+    return cmd_fds();
+  if (strcmp(sub, "ignore-term") == 0)
+    return cmd_ignore_term();
+  if (strcmp(sub, "handle-term") == 0)
+    return cmd_handle_term();
+  if (strcmp(sub, "sleep") == 0) {
+    NEED(1);
+    sleep_ms(parse_long(argv[0], "sleep: bad duration"));
+    return 0;
+  }
+  if (strcmp(sub, "env") == 0)
+    return cmd_env();
+  if (strcmp(sub, "env-get") == 0) {
+    NEED(1);
+    return cmd_env_get(argv[0]);
+  }
+  if (strcmp(sub, "pwd") == 0)
+    return cmd_pwd();
+  if (strcmp(sub, "interleave") == 0) {
+    NEED(1);
+    return cmd_interleave(parse_long(argv[0], "interleave: bad count"));
+  }
+  if (strcmp(sub, "close-stdin-exit") == 0) {
+    close(0);
+    return 0;
+  }
+  if (strcmp(sub, "grandchild") == 0)
+    return cmd_grandchild(argc > 0 ? parse_long(argv[0], "grandchild: bad ms")
+                                   : 10000);
+  if (strcmp(sub, "kill-self") == 0) {
+    NEED(1);
+    return cmd_kill_self((int)parse_long(argv[0], "kill-self: bad signal"));
+  }
+  if (strcmp(sub, "pid") == 0)
+    return cmd_pid();
+  if (strcmp(sub, "fd-link") == 0) {
+    NEED(1);
+    return cmd_fd_link((int)parse_long(argv[0], "fd-link: bad fd"), argc - 1,
+                       argv + 1);
+  }
+  if (strcmp(sub, "stdin-count") == 0)
+    return cmd_stdin_count();
+
+  usage_exit("unknown sub-command");
+  return 2;
+}

@@ -1,0 +1,570 @@
+/* The cmd object: constructors, state guards on every entry point, the
+ * caller's data pointer, and uvexec_cmd_free() in every state of a run. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "common.h"
+
+/* ---- constructors -------------------------------------------------------- */
+
+START_TEST(test_command_rejects_bad_input) {
+  const char *const no_args[] = {NULL};
+  const char *const empty_name[] = {"", "x", NULL};
+
+  ck_assert_ptr_null(uvexec_command(NULL, NULL));
+  ck_assert_ptr_null(uvexec_command(NULL, "x", NULL));
+  ck_assert_ptr_null(uvexec_command("", NULL));
+  ck_assert_ptr_null(uvexec_command("", "x", NULL));
+  ck_assert_ptr_null(uvexec_command_argv(NULL));
+  ck_assert_ptr_null(uvexec_command_argv(no_args));
+  ck_assert_ptr_null(uvexec_command_argv(empty_name));
+}
+END_TEST
+
+START_TEST(test_command_varargs) {
+  uvexec_cmd_t *cmd =
+      uvexec_command(helper_path(), "echo", "one", "two words", "", NULL);
+  probe_t p;
+  ck_assert_ptr_nonnull(cmd);
+  probe_init(&p, cmd);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  probe_start(&p);
+  probe_wait(&p);
+  ck_assert_int_eq(p.status, 0);
+  assert_stdout(cmd, "one two words \n");
+  probe_free(&p);
+}
+END_TEST
+
+/* The argv strings (and the array) are copied: changing them after the
+ * constructor returns changes nothing the child sees. */
+START_TEST(test_command_argv_is_copied) {
+  char path[4096], sub[16], a1[16], a2[16];
+  const char *argv[5];
+  uvexec_cmd_t *cmd;
+  probe_t p;
+
+  snprintf(path, sizeof path, "%s", helper_path());
+  strcpy(sub, "echo");
+  strcpy(a1, "alpha");
+  strcpy(a2, "beta");
+  argv[0] = path;
+  argv[1] = sub;
+  argv[2] = a1;
+  argv[3] = a2;
+  argv[4] = NULL;
+  cmd = uvexec_command_argv(argv);
+  ck_assert_ptr_nonnull(cmd);
+
+  memset(path, 'X', sizeof path - 1);
+  path[sizeof path - 1] = '\0';
+  strcpy(sub, "exit");
+  strcpy(a1, "7");
+  strcpy(a2, "?");
+  argv[2] = "gamma";
+  argv[3] = NULL;
+
+  probe_init(&p, cmd);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  probe_start(&p);
+  probe_wait(&p);
+  ck_assert_int_eq(p.status, 0);
+  assert_stdout(cmd, "alpha beta\n");
+  probe_free(&p);
+}
+END_TEST
+
+/* ---- misuse answers an error, never a crash ------------------------------ */
+
+static void dummy_data_cb(uvexec_cmd_t *cmd, const char *data, size_t len) {
+  (void)cmd;
+  (void)data;
+  (void)len;
+}
+
+static void dummy_drain_cb(uvexec_cmd_t *cmd, int status) {
+  (void)cmd;
+  (void)status;
+}
+
+START_TEST(test_null_cmd_is_einval) {
+  ck_assert_int_eq(uvexec_cmd_set_dir(NULL, "/"), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_setenv(NULL, "A", "B"), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_unsetenv(NULL, "A"), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_clearenv(NULL), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stdout(NULL, UVEXEC_CAPTURE), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stderr(NULL, UVEXEC_CAPTURE), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stdin_fd(NULL, 0), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stdout_fd(NULL, 1), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stderr_fd(NULL, 2), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_on_stdout(NULL, dummy_data_cb), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_on_stderr(NULL, dummy_data_cb), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_on_stdout_line(NULL, dummy_data_cb),
+                   UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_on_stderr_line(NULL, dummy_data_cb),
+                   UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_stdin(NULL, "x", 1), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stdin_pipe(NULL), UV_EINVAL);
+  ck_assert_int_eq(uvexec_write(NULL, "x", 1), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_on_stdin_drain(NULL, dummy_drain_cb),
+                   UV_EINVAL);
+  ck_assert_int_eq(uvexec_close_stdin(NULL), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_add_fd(NULL, 0), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_new_session(NULL, 1), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_uid(NULL, 0), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_gid(NULL, 0), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_timeout(NULL, 10), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_cancel_signal(NULL, SIGTERM), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_wait_delay(NULL, 10), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_output_limit(NULL, 10), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_engine(NULL, UVEXEC_ENGINE_AUTO),
+                   UV_EINVAL);
+  ck_assert_int_eq(uvexec_start(NULL, test_loop, NULL), UV_EINVAL);
+  ck_assert_int_eq(uvexec_run(NULL), UV_EINVAL);
+  ck_assert_int_eq(uvexec_output(NULL), UV_EINVAL);
+  ck_assert_int_eq(uvexec_combined_output(NULL), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cancel(NULL), UV_EINVAL);
+
+  /* Getters and the destructor take NULL without crashing. */
+  ck_assert_int_lt(uvexec_kill(NULL, SIGTERM), 0);
+  ck_assert_int_lt(uvexec_pid(NULL), 0);
+  ck_assert_int_lt(uvexec_exit_code(NULL), 0);
+  ck_assert_int_lt(uvexec_term_signal(NULL), 0);
+  ck_assert_ptr_null(uvexec_cmd_error(NULL));
+  ck_assert_ptr_null(uvexec_cmd_data(NULL));
+  ck_assert_uint_eq(uvexec_stdin_pending(NULL), 0);
+  {
+    size_t len = 99;
+    ck_assert_ptr_null(uvexec_stdout_data(NULL, &len));
+    ck_assert_uint_eq(len, 0);
+    len = 99;
+    ck_assert_ptr_null(uvexec_stderr_data(NULL, &len));
+    ck_assert_uint_eq(len, 0);
+  }
+  {
+    int ignored = 0;
+    uvexec_cmd_set_data(NULL, &ignored);
+  }
+  uvexec_cmd_free(NULL);
+}
+END_TEST
+
+START_TEST(test_bad_arguments) {
+  uvexec_cmd_t *cmd = helper_cmd("echo", "x", NULL);
+
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_MERGE), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, (uvexec_stdio_t)99), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stderr(cmd, (uvexec_stdio_t)99), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stderr(cmd, (uvexec_stdio_t)-1), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_stderr(cmd, UVEXEC_MERGE), 0);
+  ck_assert_int_eq(uvexec_cmd_stdin_fd(cmd, -1), UV_EBADF);
+  ck_assert_int_eq(uvexec_cmd_stdout_fd(cmd, -1), UV_EBADF);
+  ck_assert_int_eq(uvexec_cmd_stderr_fd(cmd, -1), UV_EBADF);
+  ck_assert_int_lt(uvexec_cmd_add_fd(cmd, -1), 0);
+  /* Writing needs a stdin pipe. */
+  ck_assert_int_eq(uvexec_write(cmd, "x", 1), UV_EINVAL);
+  /* Nothing to cancel or signal before the start. */
+  ck_assert_int_eq(uvexec_cancel(cmd), UV_EINVAL);
+  ck_assert_int_eq(uvexec_kill(cmd, SIGTERM), UV_ESRCH);
+  /* No loop to start on. */
+  ck_assert_int_eq(uvexec_start(cmd, NULL, NULL), UV_EINVAL);
+  uvexec_cmd_free(cmd);
+}
+END_TEST
+
+/* Every setter refuses once the cmd has started, whether it is still
+ * running or done, and a second start is UV_EALREADY. */
+static void assert_setters_busy(uvexec_cmd_t *cmd) {
+  int fd = 0;
+  ck_assert_int_eq(uvexec_cmd_set_dir(cmd, "/"), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_setenv(cmd, "A", "B"), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_unsetenv(cmd, "A"), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_clearenv(cmd), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_NULL), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_stderr(cmd, UVEXEC_NULL), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_stdin_fd(cmd, fd), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_stdout_fd(cmd, fd), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_stderr_fd(cmd, fd), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_on_stdout(cmd, dummy_data_cb), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_on_stderr(cmd, dummy_data_cb), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_on_stdout_line(cmd, dummy_data_cb), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_on_stderr_line(cmd, dummy_data_cb), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_set_stdin(cmd, "x", 1), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_stdin_pipe(cmd), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_add_fd(cmd, fd), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_set_new_session(cmd, 1), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_set_uid(cmd, getuid()), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_set_gid(cmd, getgid()), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_set_timeout(cmd, 1000), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_set_cancel_signal(cmd, SIGTERM), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_set_wait_delay(cmd, 1000), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_set_output_limit(cmd, 1000), UV_EBUSY);
+  ck_assert_int_eq(uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_UV), UV_EBUSY);
+  ck_assert_int_eq(uvexec_start(cmd, test_loop, probe_done_cb), UV_EALREADY);
+  ck_assert_int_eq(uvexec_run(cmd), UV_EALREADY);
+}
+
+START_TEST(test_configure_after_start) {
+  probe_t p;
+  probe_init(&p, helper_cmd("cat", NULL));
+  ck_assert_int_eq(uvexec_cmd_stdin_pipe(p.cmd), 0);
+  ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_CAPTURE), 0);
+  probe_start(&p);
+
+  /* Running: the child waits for stdin. */
+  assert_setters_busy(p.cmd);
+  ck_assert_int_eq(uvexec_write(p.cmd, "still fine", 10), 0);
+  ck_assert_int_eq(uvexec_close_stdin(p.cmd), 0);
+  probe_wait(&p);
+  ck_assert_int_eq(p.done_calls, 1);
+  ck_assert_int_eq(p.status, 0);
+  assert_stdout(p.cmd, "still fine");
+
+  /* Done. */
+  assert_setters_busy(p.cmd);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(p.done_calls, 1);
+  probe_free(&p);
+}
+END_TEST
+
+/* Results are not offered before they exist: not before the start, and
+ * not while the child runs, even when some output already arrived. */
+START_TEST(test_results_before_done) {
+  probe_t p;
+  size_t len = 99;
+  int pid;
+
+  probe_init(&p, helper_cmd("cat", NULL));
+  ck_assert_int_eq(uvexec_cmd_stdin_pipe(p.cmd), 0);
+  ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_CAPTURE), 0);
+  probe_watch_stdout(&p);
+
+  ck_assert_int_eq(uvexec_exit_code(p.cmd), UV_EBUSY);
+  ck_assert_int_eq(uvexec_term_signal(p.cmd), UV_EBUSY);
+  ck_assert_int_eq(uvexec_pid(p.cmd), UV_ESRCH);
+  ck_assert_int_eq(uvexec_kill(p.cmd, SIGTERM), UV_ESRCH);
+  ck_assert_ptr_null(uvexec_stdout_data(p.cmd, &len));
+  ck_assert_uint_eq(len, 0);
+  ck_assert_ptr_null(uvexec_stderr_data(p.cmd, NULL));
+  ck_assert_ptr_null(uvexec_cmd_error(p.cmd));
+
+  probe_start(&p);
+  pid = uvexec_pid(p.cmd);
+  ck_assert_int_gt(pid, 0);
+  ck_assert_int_eq(uvexec_write(p.cmd, "ping\n", 5), 0);
+  probe_wait_text(&p, "ping\n");
+
+  /* The child is alive and has echoed: still no results. */
+  len = 99;
+  ck_assert_int_eq(uvexec_exit_code(p.cmd), UV_EBUSY);
+  ck_assert_int_eq(uvexec_term_signal(p.cmd), UV_EBUSY);
+  ck_assert_ptr_null(uvexec_stdout_data(p.cmd, &len));
+  ck_assert_uint_eq(len, 0);
+  ck_assert_int_eq(uvexec_pid(p.cmd), pid);
+  ck_assert_int_eq(p.done_calls, 0);
+
+  ck_assert_int_eq(uvexec_close_stdin(p.cmd), 0);
+  probe_wait(&p);
+  ck_assert_int_eq(p.status, 0);
+  ck_assert_int_eq(uvexec_exit_code(p.cmd), 0);
+  ck_assert_int_eq(uvexec_term_signal(p.cmd), 0);
+  ck_assert_ptr_null(uvexec_cmd_error(p.cmd));
+  ck_assert_int_eq(uvexec_pid(p.cmd), pid);
+  assert_stdout(p.cmd, "ping\n");
+  probe_free(&p);
+}
+END_TEST
+
+/* Once the exit was seen the pid may name another process: uvexec_kill
+ * must not signal it. That holds inside the done callback already. */
+static int kill_in_done_result = 1;
+
+static void kill_in_done_cb(uvexec_cmd_t *cmd, int status) {
+  kill_in_done_result = uvexec_kill(cmd, SIGKILL);
+  probe_done_cb(cmd, status);
+}
+
+START_TEST(test_kill_after_exit_is_esrch) {
+  probe_t p;
+  probe_init(&p, helper_cmd("exit", "0", NULL));
+  ck_assert_int_eq(uvexec_start(p.cmd, test_loop, kill_in_done_cb), 0);
+  probe_wait(&p);
+  ck_assert_int_eq(p.status, 0);
+  ck_assert_int_eq(kill_in_done_result, UV_ESRCH);
+  ck_assert_int_eq(uvexec_kill(p.cmd, SIGTERM), UV_ESRCH);
+  ck_assert_int_eq(uvexec_kill(p.cmd, 0), UV_ESRCH);
+  probe_free(&p);
+}
+END_TEST
+
+/* ---- the caller's data pointer ------------------------------------------- */
+
+static void *data_seen_in_done;
+
+static void data_done_cb(uvexec_cmd_t *cmd, int status) {
+  int *done = (int *)uvexec_cmd_data(cmd);
+  (void)status;
+  data_seen_in_done = done;
+  (*done)++;
+}
+
+START_TEST(test_data_pointer) {
+  uvexec_cmd_t *cmd = helper_cmd("exit", "0", NULL);
+  int first = 0, done = 0;
+
+  ck_assert_ptr_null(uvexec_cmd_data(cmd));
+  uvexec_cmd_set_data(cmd, &first);
+  ck_assert_ptr_eq(uvexec_cmd_data(cmd), &first);
+  ck_assert_int_eq(uvexec_start(cmd, test_loop, data_done_cb), 0);
+  /* The pointer is the caller's at any time, also while running. */
+  uvexec_cmd_set_data(cmd, &done);
+  ck_assert_ptr_eq(uvexec_cmd_data(cmd), &done);
+  run_loop_until(test_loop, &done, TEST_TIMEOUT_MS);
+  ck_assert_ptr_eq(data_seen_in_done, &done);
+  ck_assert_int_eq(first, 0);
+  uvexec_cmd_free(cmd);
+}
+END_TEST
+
+/* ---- uvexec_cmd_free in every state -------------------------------------- */
+
+START_TEST(test_free_null) { uvexec_cmd_free(NULL); }
+END_TEST
+
+START_TEST(test_free_before_start) {
+  uvexec_cmd_t *cmd = helper_cmd("cat", NULL);
+  ck_assert_int_eq(uvexec_cmd_set_dir(cmd, "/"), 0);
+  ck_assert_int_eq(uvexec_cmd_setenv(cmd, "UVEXEC_T", "1"), 0);
+  ck_assert_int_eq(uvexec_cmd_setenv(cmd, "UVEXEC_T", "2"), 0);
+  ck_assert_int_eq(uvexec_cmd_unsetenv(cmd, "HOME"), 0);
+  ck_assert_int_eq(uvexec_cmd_set_stdin(cmd, "some input", 10), 0);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_cmd_stderr(cmd, UVEXEC_MERGE), 0);
+  ck_assert_int_eq(uvexec_cmd_on_stdout(cmd, dummy_data_cb), 0);
+  ck_assert_int_eq(uvexec_cmd_on_stdout_line(cmd, dummy_data_cb), 0);
+  ck_assert_int_eq(uvexec_cmd_add_fd(cmd, 0), 0);
+  ck_assert_int_eq(uvexec_cmd_set_timeout(cmd, 1000), 0);
+  uvexec_cmd_free(cmd);
+
+  /* A stdin pipe with bytes queued before any start. */
+  cmd = helper_cmd("cat", NULL);
+  ck_assert_int_eq(uvexec_cmd_stdin_pipe(cmd), 0);
+  ck_assert_int_eq(uvexec_write(cmd, "queued", 6), 0);
+  ck_assert_uint_eq(uvexec_stdin_pending(cmd), 6);
+  uvexec_cmd_free(cmd);
+  assert_no_zombies();
+}
+END_TEST
+
+/* Freed while the child runs: the child is killed (SIGKILL: this one
+ * ignores SIGTERM) and reaped, no callback fires, the loop closes. */
+START_TEST(test_free_while_running) {
+  probe_t p;
+  int pid;
+
+  probe_init(&p, helper_cmd("ignore-term", NULL));
+  probe_watch_stdout(&p);
+  ck_assert_int_eq(uvexec_cmd_stderr(p.cmd, UVEXEC_CAPTURE), 0);
+  probe_start(&p);
+  probe_wait_text(&p, "ready\n");
+  pid = uvexec_pid(p.cmd);
+  ck_assert_int_gt(pid, 0);
+
+  probe_drop_cmd(&p);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(p.done_calls, 0);
+  ck_assert_int_eq(p.calls_after_free, 0);
+  assert_no_zombies();
+  ck_assert_int_eq(kill(pid, 0), -1);
+  ck_assert_int_eq(errno, ESRCH);
+  probe_free(&p);
+}
+END_TEST
+
+/* Freed before the loop ever ran: the child may not even have reached
+ * its program yet. */
+START_TEST(test_free_right_after_start) {
+  probe_t p;
+  probe_init(&p, helper_cmd("sleep", "100000", NULL));
+  probe_watch_stdout(&p);
+  probe_start(&p);
+  probe_drop_cmd(&p);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(p.done_calls, 0);
+  ck_assert_int_eq(p.calls_after_free, 0);
+  assert_no_zombies();
+  probe_free(&p);
+}
+END_TEST
+
+/* Freed with every pipe busy: megabytes queued on stdin, output flowing
+ * on stdout and stderr. */
+START_TEST(test_free_while_running_all_pipes) {
+  probe_t p;
+  static char chunk[1 << 20];
+  int i;
+
+  memset(chunk, 'x', sizeof chunk);
+  probe_init(&p, helper_cmd("cat", NULL));
+  ck_assert_int_eq(uvexec_cmd_stdin_pipe(p.cmd), 0);
+  ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_cmd_stderr(p.cmd, UVEXEC_CAPTURE), 0);
+  probe_watch_stdout(&p);
+  probe_watch_stderr(&p);
+  for (i = 0; i < 8; i++)
+    ck_assert_int_eq(uvexec_write(p.cmd, chunk, sizeof chunk), 0);
+  probe_start(&p);
+  probe_wait_text(&p, "xxxx");
+
+  probe_drop_cmd(&p);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(p.done_calls, 0);
+  ck_assert_int_eq(p.calls_after_free, 0);
+  assert_no_zombies();
+  probe_free(&p);
+}
+END_TEST
+
+START_TEST(test_free_in_done_cb) {
+  probe_t p;
+  probe_init(&p, helper_cmd("echo", "bye", NULL));
+  ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_CAPTURE), 0);
+  probe_watch_stdout(&p);
+  p.free_in_done = 1;
+  probe_start(&p);
+  probe_wait(&p);
+  ck_assert_ptr_null(p.cmd);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(p.done_calls, 1);
+  ck_assert_int_eq(p.status, 0);
+  ck_assert_int_eq(p.out_eof, 1);
+  ck_assert_str_eq(p.out.data, "bye\n");
+  ck_assert_int_eq(p.calls_after_free, 0);
+  probe_free(&p);
+}
+END_TEST
+
+/* Freed inside an output callback while much more output is on its way:
+ * no further data, no EOF call, no done. */
+START_TEST(test_free_in_stdout_cb) {
+  probe_t p;
+  probe_init(&p, helper_cmd("flood", "4000000", "4000000", NULL));
+  ck_assert_int_eq(uvexec_cmd_stderr(p.cmd, UVEXEC_CAPTURE), 0);
+  probe_watch_stdout(&p);
+  p.free_on_out = 1;
+  probe_start(&p);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_ptr_null(p.cmd);
+  ck_assert_int_eq(p.out_calls, 1);
+  ck_assert_int_eq(p.out_eof, 0);
+  ck_assert_int_eq(p.done_calls, 0);
+  ck_assert_int_eq(p.calls_after_free, 0);
+  assert_no_zombies();
+  probe_free(&p);
+}
+END_TEST
+
+START_TEST(test_free_in_stderr_cb) {
+  probe_t p;
+  probe_init(&p, helper_cmd("flood", "4000000", "4000000", NULL));
+  probe_watch_stdout(&p);
+  probe_watch_stderr(&p);
+  p.free_on_err = 1;
+  probe_start(&p);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_ptr_null(p.cmd);
+  ck_assert_int_eq(p.err_calls, 1);
+  ck_assert_int_eq(p.err_eof, 0);
+  ck_assert_int_eq(p.done_calls, 0);
+  ck_assert_int_eq(p.calls_after_free, 0);
+  assert_no_zombies();
+  probe_free(&p);
+}
+END_TEST
+
+/* Freed in the end-of-file call: the done callback, still ahead, must not
+ * come. */
+START_TEST(test_free_in_eof_cb) {
+  probe_t p;
+  probe_init(&p, helper_cmd("echo", "last words", NULL));
+  probe_watch_stdout(&p);
+  p.free_on_out_eof = 1;
+  probe_start(&p);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_ptr_null(p.cmd);
+  ck_assert_int_eq(p.out_eof, 1);
+  ck_assert_str_eq(p.out.data, "last words\n");
+  ck_assert_int_eq(p.done_calls, 0);
+  ck_assert_int_eq(p.calls_after_free, 0);
+  assert_no_zombies();
+  probe_free(&p);
+}
+END_TEST
+
+/* ---- odds and ends ------------------------------------------------------- */
+
+/* done_cb may be NULL: the run still completes and its results are kept. */
+START_TEST(test_start_without_done_cb) {
+  uvexec_cmd_t *cmd = helper_cmd("echo", "quiet", NULL);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_start(cmd, test_loop, NULL), 0);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(uvexec_exit_code(cmd), 0);
+  assert_stdout(cmd, "quiet\n");
+  uvexec_cmd_free(cmd);
+}
+END_TEST
+
+/* A data callback needs a pipe uvexec reads: with the stream inherited or
+ * sent to a caller's fd, the start fails cleanly. */
+START_TEST(test_callback_without_pipe_is_einval) {
+  probe_t p;
+
+  probe_init(&p, helper_cmd("echo", "x", NULL));
+  ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_INHERIT), 0);
+  probe_watch_stdout(&p);
+  ck_assert_int_eq(uvexec_start(p.cmd, test_loop, probe_done_cb), UV_EINVAL);
+  probe_free(&p);
+
+  probe_init(&p, helper_cmd("echo", "x", NULL));
+  ck_assert_int_eq(uvexec_cmd_stderr_fd(p.cmd, 2), 0);
+  probe_watch_stderr(&p);
+  ck_assert_int_eq(uvexec_start(p.cmd, test_loop, probe_done_cb), UV_EINVAL);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(p.done_calls, 0);
+  probe_free(&p);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("cmd");
+  ADD_TEST(s, test_command_rejects_bad_input);
+  ADD_TEST(s, test_command_varargs);
+  ADD_TEST(s, test_command_argv_is_copied);
+  ADD_TEST(s, test_null_cmd_is_einval);
+  ADD_TEST(s, test_bad_arguments);
+  ADD_TEST(s, test_configure_after_start);
+  ADD_TEST(s, test_results_before_done);
+  ADD_TEST(s, test_kill_after_exit_is_esrch);
+  ADD_TEST(s, test_data_pointer);
+  ADD_TEST(s, test_free_null);
+  ADD_TEST(s, test_free_before_start);
+  ADD_TEST(s, test_free_while_running);
+  ADD_TEST(s, test_free_right_after_start);
+  ADD_TEST(s, test_free_while_running_all_pipes);
+  ADD_TEST(s, test_free_in_done_cb);
+  ADD_TEST(s, test_free_in_stdout_cb);
+  ADD_TEST(s, test_free_in_stderr_cb);
+  ADD_TEST(s, test_free_in_eof_cb);
+  ADD_TEST(s, test_start_without_done_cb);
+  ADD_TEST(s, test_callback_without_pipe_is_einval);
+  return run_suite(s);
+}
