@@ -47,7 +47,7 @@ static const char *at(const char *dir, const char *rel) {
   static int next;
   char *b = bufs[next++ % 8];
 
-  snprintf(b, PATH_MAX, "%s/%s", dir, rel);
+  ck_assert_int_lt(snprintf(b, PATH_MAX, "%s/%s", dir, rel), PATH_MAX);
   return b;
 }
 
