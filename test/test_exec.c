@@ -350,6 +350,20 @@ static int child_signals(const child_t *c) {
   return 1;
 }
 
+/* libc_reserved gives the bits of the signals between the kernel's 32
+ * and SIGRTMIN, which glibc keeps for its threads: sigaction refuses them,
+ * so neither uvexec nor uv_spawn nor posix_spawn can reset them, and a
+ * parent that ignores them (some process supervisors do) passes that on.
+ * The new program's libc installs its own handlers for them on demand. */
+static unsigned long long libc_reserved(void) {
+  unsigned long long bits = 0;
+  int sig;
+
+  for (sig = 32; sig < SIGRTMIN; sig++)
+    bits |= 1ull << (sig - 1);
+  return bits;
+}
+
 static void assert_status_field(const char *status, const char *field) {
   char key[32];
   const char *line;
@@ -359,6 +373,7 @@ static void assert_status_field(const char *status, const char *field) {
   line = strstr(status, key);
   ck_assert_msg(line != NULL, "no %s in /proc/self/status", field);
   ck_assert_int_eq(sscanf(line + strlen(key), " %llx", &bits), 1);
+  bits &= ~libc_reserved();
   ck_assert_msg(bits == 0, "%s is %llx, want 0", field, bits);
 }
 
