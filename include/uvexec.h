@@ -68,13 +68,14 @@ typedef enum {
 } uvexec_errno_t;
 
 /* uvexec_strerror returns a static message for err, which may be a libuv
- * code or a uvexec code. An unknown code gives "unknown error"; it never
- * allocates (unlike uv_strerror() for codes libuv does not know). */
+ * code or a uvexec code; 0 gives "success". An unknown code gives
+ * "unknown error"; it never allocates (unlike uv_strerror() for codes
+ * libuv does not know). */
 UVEXEC_EXTERN const char *uvexec_strerror(int err);
 
 /* uvexec_err_name returns the static name of err: "ENOENT" for libuv's
  * UV_ENOENT (as uv_err_name() does), "UVEXEC_EEXIT" for uvexec's codes,
- * "UNKNOWN" for anything else. */
+ * "OK" for 0, "UNKNOWN" for anything else. */
 UVEXEC_EXTERN const char *uvexec_err_name(int err);
 
 /* ------------------------------------------------------------------------
@@ -93,8 +94,11 @@ typedef struct uvexec_cmd_s uvexec_cmd_t;
  * UVEXEC_ESIGNALED for death by a signal, UV_ETIMEDOUT / UV_ECANCELED after
  * a timeout / uvexec_cancel(), UV_ENOBUFS when the output limit stopped
  * the child, UVEXEC_EWAITDELAY when the child succeeded but a pipe stayed
- * open past the wait delay. uvexec_cmd_error() gives the message.
- * The callback may free cmd. */
+ * open past the wait delay, UV_ECHILD when someone else reaped the child
+ * (a waitpid(-1) elsewhere in the program) so its status is lost.
+ * uvexec_cmd_error() gives the message, in Go's words where Go has them:
+ * "exit status 2", "signal: killed", "context deadline exceeded",
+ * "context canceled". The callback may free cmd. */
 typedef void (*uvexec_done_cb)(uvexec_cmd_t *cmd, int status);
 
 /* uvexec_data_cb receives output as it arrives: len > 0 bytes at data,

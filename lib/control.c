@@ -58,8 +58,12 @@ static void on_delay(uv_timer_t *timer) {
 static void arm_delay(uvexec_cmd_t *cmd, uint64_t ms) {
   if (cmd->delay_timer_open)
     return;
-  if (open_timer(cmd, &cmd->delay_timer, &cmd->delay_timer_open) == 0)
-    uv_timer_start(&cmd->delay_timer, on_delay, ms, 0);
+  if (open_timer(cmd, &cmd->delay_timer, &cmd->delay_timer_open) != 0)
+    return;
+  /* libuv times from the loop's cached clock, which is stale after any
+   * blocking work the caller did: the delay counts from now. */
+  uv_update_time(cmd->loop);
+  uv_timer_start(&cmd->delay_timer, on_delay, ms, 0);
 }
 
 static void on_timeout(uv_timer_t *timer) {
@@ -77,6 +81,7 @@ int uvexec__control_start(uvexec_cmd_t *cmd) {
   err = open_timer(cmd, &cmd->timeout_timer, &cmd->timeout_timer_open);
   if (err != 0)
     return err;
+  uv_update_time(cmd->loop); /* the timeout counts from the start */
   return uv_timer_start(&cmd->timeout_timer, on_timeout, cmd->timeout_ms, 0);
 }
 

@@ -61,9 +61,10 @@ static void on_pidfd(uv_poll_t *handle, int status, int events) {
   cmd->pidfd = -1;
 
   if (got < 0) {
-    /* Someone else reaped our child (a waitpid(-1) in the application):
-     * its status is lost. Report it as a failure rather than hang. */
-    uvexec__on_exit(cmd, 127, 0);
+    /* Someone else reaped our child (a waitpid(-1) in the application, or
+     * SIGCHLD set to SIG_IGN): its status is lost. Say so, not hang. */
+    cmd->wait_error = -errno;
+    uvexec__on_exit(cmd, 0, 0);
     return;
   }
   cmd->have_rusage = 1;

@@ -56,6 +56,8 @@ static int libuv_knows(int err) {
 const char *uvexec_strerror(int err) {
   const char *msg = own_message(err);
 
+  if (err == 0)
+    return "success";
   if (msg != NULL)
     return msg;
   if (libuv_knows(err))
@@ -66,6 +68,8 @@ const char *uvexec_strerror(int err) {
 const char *uvexec_err_name(int err) {
   const char *name = own_name(err);
 
+  if (err == 0)
+    return "OK";
   if (name != NULL)
     return name;
   if (libuv_knows(err))

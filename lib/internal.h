@@ -58,6 +58,7 @@ typedef struct {
   uvexec_data_cb line_cb; /* optional */
   uvexec__buf_t buf;      /* captured bytes, owned */
   uvexec__buf_t line;     /* the incomplete line for line_cb, owned */
+  int piece_ended;        /* the last bytes fed ended a full-bound piece */
   size_t dropped;         /* captured bytes past the output limit */
   int capture_full;       /* the output limit was reached */
   int fd;                 /* parent's end of the pipe, -1 when closed */
@@ -125,6 +126,7 @@ struct uvexec_cmd_s {
   int status;      /* what the done callback was given */
   int waitdelay_expired;
   int io_error;     /* a read or write failure other than EPIPE */
+  int wait_error;   /* the exit status could not be had (UV_ECHILD) */
   int freed;        /* uvexec_cmd_free was called */
   unsigned handles; /* handles not yet through their close callback */
   char *error;      /* message of the last error, owned */

@@ -1,72 +1,80 @@
 /* Line callbacks: a stream cut at '\n' (Go's bufio.Scanner over a pipe).
  *
  * Only an incomplete line is ever copied; complete lines are handed out
- * straight from the bytes just read. A line that grows past
- * UVEXEC_LINE_MAX is handed out in pieces of that size, so a child that
- * never writes a newline cannot make the parent's memory grow without end. */
+ * straight from the bytes just read. A line that grows to UVEXEC_LINE_MAX
+ * is handed out in pieces of that size, so a child that never writes a
+ * newline cannot make the parent's memory grow without end. A newline
+ * right after a piece ends that line: it does not make an empty one,
+ * whether it comes in the same read or a later one. */
 #include <string.h>
 
 #include "internal.h"
 
-/* emit calls the line callback; non-zero when the caller must stop. */
+/* emit hands out one line; non-zero when the caller must stop. */
 static int emit(uvexec_cmd_t *cmd, uvexec__reader_t *r, const char *line,
                 size_t len) {
   r->line_cb(cmd, line, len);
   return cmd->freed || r->eof;
 }
 
+/* finish hands out the pending line completed by len more bytes at data
+ * (copied only when part of it was already pending). */
+static int finish(uvexec_cmd_t *cmd, uvexec__reader_t *r, const char *data,
+                  size_t len) {
+  if (r->line.len == 0)
+    return emit(cmd, r, data, len);
+  if (uvexec__buf_append(&r->line, data, len) != 0) {
+    r->line.len = 0;
+    return 0; /* no memory: the line is lost, the stream goes on */
+  }
+  len = r->line.len;
+  r->line.len = 0;
+  return emit(cmd, r, r->line.base, len);
+}
+
 void uvexec__lines_feed(uvexec_cmd_t *cmd, uvexec__reader_t *r,
                         const char *data, size_t len) {
+  if (len > 0 && r->piece_ended && data[0] == '\n') {
+    data++;
+    len--;
+  }
+  r->piece_ended = 0;
+
   while (len > 0) {
     const char *nl = memchr(data, '\n', len);
     size_t take = nl != NULL ? (size_t)(nl - data) : len;
     size_t room = UVEXEC_LINE_MAX - r->line.len;
 
     if (take >= room) {
-      /* The pending line reaches the bound: hand out a full piece. */
-      if (r->line.len == 0) {
-        if (emit(cmd, r, data, UVEXEC_LINE_MAX))
-          return;
-      } else {
-        if (uvexec__buf_append(&r->line, data, room) != 0)
-          return;
-        if (emit(cmd, r, r->line.base, r->line.len))
-          return;
-        r->line.len = 0;
-      }
+      /* The line reaches the bound: a full piece goes out. */
+      if (finish(cmd, r, data, room))
+        return;
       data += room;
       len -= room;
-      if (take == room && nl != NULL) {
-        /* The newline closes a line that was exactly a piece long. */
+      if (len > 0 && data[0] == '\n') {
         data++;
         len--;
+      } else if (len == 0) {
+        r->piece_ended = 1;
       }
       continue;
     }
-
     if (nl == NULL) {
-      (void)uvexec__buf_append(&r->line, data, len);
+      if (uvexec__buf_append(&r->line, data, len) != 0)
+        r->line.len = 0;
       return;
     }
-    if (r->line.len == 0) {
-      if (emit(cmd, r, data, take))
-        return;
-    } else {
-      if (uvexec__buf_append(&r->line, data, take) != 0)
-        return;
-      if (emit(cmd, r, r->line.base, r->line.len))
-        return;
-      r->line.len = 0;
-    }
+    if (finish(cmd, r, data, take))
+      return;
     data += take + 1;
     len -= take + 1;
   }
 }
 
 void uvexec__lines_flush(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
-  if (r->line.len > 0) {
-    size_t len = r->line.len;
+  size_t len = r->line.len;
 
+  if (len > 0) {
     r->line.len = 0;
     r->line_cb(cmd, r->line.base, len);
   }

@@ -15,8 +15,8 @@
 
 #include "internal.h"
 
-/* default_engine reads UVEXEC_ENGINE once: the test suite runs whole
- * suites against each engine this way. */
+/* default_engine reads UVEXEC_ENGINE at each start: the test suite runs
+ * whole suites against each engine this way. */
 static uvexec_engine_t default_engine(void) {
   const char *name = getenv("UVEXEC_ENGINE");
 
@@ -72,8 +72,12 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
   if (cmd->state != UVEXEC__CONFIGURING)
     return UV_EALREADY;
   err = uvexec__check_config(cmd);
-  if (err != 0)
+  if (err != 0) {
+    uvexec__set_error(cmd, "exec: an output callback needs its stream left "
+                           "at its default or captured, not inherited, "
+                           "merged or a caller's fd");
     return err;
+  }
 
   cmd->loop = loop;
   cmd->done_cb = done_cb;
@@ -160,8 +164,20 @@ static int final_status(uvexec_cmd_t *cmd) {
   if (cmd->stop_reason != 0) {
     /* A stop uvexec made (timeout, cancel, output limit) explains the
      * exit better than the signal that carried it out. */
-    uvexec__set_error(cmd, "%s", uvexec_strerror(cmd->stop_reason));
+    if (cmd->stop_reason == UV_ETIMEDOUT)
+      uvexec__set_error(cmd, "context deadline exceeded");
+    else if (cmd->stop_reason == UV_ECANCELED)
+      uvexec__set_error(cmd, "context canceled");
+    else if (cmd->stop_reason == UV_ENOBUFS)
+      uvexec__set_error(cmd, "exec: output limit of %zu bytes exceeded",
+                        cmd->output_limit);
+    else
+      uvexec__set_error(cmd, "exec: %s", uvexec_strerror(cmd->stop_reason));
     return cmd->stop_reason;
+  }
+  if (cmd->wait_error != 0) {
+    uvexec__set_error(cmd, "wait: %s", uvexec_strerror(cmd->wait_error));
+    return cmd->wait_error;
   }
   if (failed) {
     uvexec__set_exit_error(cmd);
