@@ -1,0 +1,59 @@
+# Smoke tests for the demos: each runs once with short arguments, and its
+# output must show that it did what it is there to show. Included from
+# demo/CMakeLists.txt when tests are built; the demo targets are
+# demo-<name>. Every demo is done in well under 5 s.
+#
+# Note that with PASS_REGULAR_EXPRESSION ctest judges by the output alone,
+# not the exit code; the patterns are written so that an error path cannot
+# match them by accident. A sanitizer report (make asan) fails any of them.
+
+function(uvexec_demo_test name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "ARGS;PASS")
+  add_test(NAME demo.${name}
+    COMMAND $<TARGET_FILE:demo-${name}> ${arg_ARGS}
+    WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+  set_tests_properties(demo.${name} PROPERTIES
+    PASS_REGULAR_EXPRESSION "${arg_PASS}"
+    FAIL_REGULAR_EXPRESSION "Sanitizer|runtime error:"
+    TIMEOUT 30
+    LABELS demo)
+endfunction()
+
+# The listing of this very directory, which holds ls_output.c.
+uvexec_demo_test(ls_output
+  ARGS "${CMAKE_CURRENT_SOURCE_DIR}"
+  PASS "^Command output:\ntotal [0-9]+\n.* ls_output\\.c\n")
+
+# Either ping ran (and its summary went to stdout), or the failure was
+# reported with its message and what ping wrote on stderr: ping may be
+# missing, or not allowed to open its socket.
+uvexec_demo_test(ping_split
+  ARGS 127.0.0.1 1
+  PASS "^Command output:\n.*1 packets transmitted"
+       "^Error: [^\n]+ \\((ENOENT|EACCES|UVEXEC_EEXIT|UVEXEC_ESIGNALED)\\)\nStderr: ")
+
+# Only the matching line comes back.
+uvexec_demo_test(grep_stdin
+  PASS "^grep found: hello world\n$")
+
+# The timer ticked (0.2 s) while the 1 s sleep ran, and then stopped.
+uvexec_demo_test(async_sleep
+  ARGS 1 0.2
+  PASS "^started `sleep 1` in the background, pid [0-9]+\nprogram keeps working\\.\\.\\. 1 .*program keeps working\\.\\.\\. 4 .*process finished successfully after [0-9.]+ s\n$")
+
+# The line printed before the exec, then ls's own output in the same
+# process and on the same stdout.
+uvexec_demo_test(exec_replace
+  PASS "^found ls at /[^\n]+; pid [0-9]+ becomes it now\ntotal [0-9]+\n")
+
+# Lines arrive while the command runs: timer ticks come between them.
+uvexec_demo_test(stream_lines
+  PASS "stdout \\| line 1\n.*tick 1\n.*stdout \\| line 5\n.*done: success\n$")
+
+# Each outcome, in the order the commands finish, then the summary.
+uvexec_demo_test(parallel
+  PASS "missing +not started: exec: \"nosuch-program\": executable file not found in \\$PATH .*fast +finished: ok.*slow +finished: ok.*summary: 5 commands, 2 succeeded, 3 failed.*exit-3 .* exit status 3\n +signal .* signal: terminated\n")
+
+# The timeout, the graceful stop, and the process group.
+uvexec_demo_test(control
+  PASS "1\\. .*done: ETIMEDOUT, .*signal 9.*2\\. .*stdout \\| got TERM\n.*done: ECANCELED, .* exited with code 0\n.*3a\\. .*still running: 2 of 2\n.*3b\\. .*done: ETIMEDOUT, .*still running: 0 of 2\n")
