@@ -36,9 +36,12 @@ static void close_timer(uv_timer_t *timer, int *open) {
   }
 }
 
-static void abandon_readers(uvexec_cmd_t *cmd) {
-  uvexec__reader_abandon(cmd, &cmd->out[0]);
-  uvexec__reader_abandon(cmd, &cmd->out[1]);
+/* end_readers closes the pipes still open, keeping what was read; the
+ * callbacks still get their last line and their end-of-file call.
+ * Non-zero when a callback freed cmd. */
+static int end_readers(uvexec_cmd_t *cmd) {
+  return uvexec__reader_end(cmd, &cmd->out[0]) ||
+         uvexec__reader_end(cmd, &cmd->out[1]);
 }
 
 static void on_delay(uv_timer_t *timer) {
@@ -49,7 +52,8 @@ static void on_delay(uv_timer_t *timer) {
     uvexec__signal_child(cmd, SIGKILL);
   if (uvexec__readers_open(cmd) > 0) {
     cmd->waitdelay_expired = cmd->wait_delay_ms > 0;
-    abandon_readers(cmd);
+    if (end_readers(cmd))
+      return;
   }
   uvexec__maybe_done(cmd);
 }
@@ -104,14 +108,17 @@ void uvexec__control_stop(uvexec_cmd_t *cmd, int reason) {
   }
 }
 
-void uvexec__control_on_exit(uvexec_cmd_t *cmd) {
+/* uvexec__control_on_exit bounds the wait for the pipes after the exit.
+ * Non-zero when a callback freed cmd. */
+int uvexec__control_on_exit(uvexec_cmd_t *cmd) {
   close_timer(&cmd->timeout_timer, &cmd->timeout_timer_open);
   if (uvexec__readers_open(cmd) == 0)
-    return;
+    return 0;
   if (cmd->stop_reason != 0 && cmd->wait_delay_ms == 0)
-    abandon_readers(cmd); /* the caller's maybe_done follows */
-  else if (cmd->wait_delay_ms > 0)
+    return end_readers(cmd); /* the caller's maybe_done follows */
+  if (cmd->wait_delay_ms > 0)
     arm_delay(cmd, cmd->wait_delay_ms);
+  return 0;
 }
 
 void uvexec__control_close(uvexec_cmd_t *cmd) {

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -142,7 +143,9 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
 
   /* The child starts as a child of uv_spawn would: every signal at its
    * default action, nothing blocked. */
-  sigfillset(&all);
+  /* Every signal, glibc's reserved ones included: sigfillset() leaves
+   * those out, and posix_spawn would then hand them over ignored. */
+  memset(&all, 0xff, sizeof(all));
   sigemptyset(&none);
   flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
   if (cmd->new_session)

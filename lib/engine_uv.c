@@ -1,6 +1,7 @@
 /* The uv_spawn engine: libuv forks, execs and reaps the child, and calls
  * back with its exit. It is the engine for what posix_spawn cannot do
  * (another uid or gid) and for kernels without pidfd. */
+#include <elf.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,59 @@ static void on_process_exit(uv_process_t *process, int64_t exit_status,
   uvexec__on_exit(cmd, exit_status, term_signal);
 }
 
+/* The ELF machine this library was built for: a program for another
+ * CPU is ENOEXEC to the kernel. */
+#if defined(__x86_64__)
+#define NATIVE_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_MACHINE EM_AARCH64
+#elif defined(__i386__)
+#define NATIVE_MACHINE EM_386
+#elif defined(__arm__)
+#define NATIVE_MACHINE EM_ARM
+#elif defined(__riscv)
+#define NATIVE_MACHINE EM_RISCV
+#endif
+
+/* elf_loadable checks the header fields the kernel checks first: class,
+ * byte order, type and machine. A file damaged past its header still gets
+ * through here (and to /bin/sh, which refuses binary input). */
+static int elf_loadable(const unsigned char *head, size_t n) {
+  Elf64_Half type, machine;
+
+  if (n < sizeof(Elf32_Ehdr) || memcmp(head, ELFMAG, SELFMAG) != 0)
+    return 0;
+  if (head[EI_CLASS] != ELFCLASS32 && head[EI_CLASS] != ELFCLASS64)
+    return 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (head[EI_DATA] != ELFDATA2LSB)
+    return 0;
+#else
+  if (head[EI_DATA] != ELFDATA2MSB)
+    return 0;
+#endif
+  /* e_type and e_machine sit at the same offsets in both classes. */
+  memcpy(&type, head + offsetof(Elf64_Ehdr, e_type), sizeof(type));
+  memcpy(&machine, head + offsetof(Elf64_Ehdr, e_machine), sizeof(machine));
+  if (type != ET_EXEC && type != ET_DYN)
+    return 0;
+#ifdef NATIVE_MACHINE
+  if (machine != NATIVE_MACHINE &&
+      !(NATIVE_MACHINE == EM_X86_64 && machine == EM_386))
+    return 0;
+#else
+  (void)machine;
+#endif
+  return 1;
+}
+
 /* runnable_format rejects what the kernel would refuse with ENOEXEC.
  * libuv execs through execvp(), which hands such a file to /bin/sh; uvexec
  * refuses it on both engines, as Go does, so a data file that happens to
  * carry an execute bit is never run as a shell script. A file that cannot
  * be read here is left to the kernel to judge. */
 static int runnable_format(const char *file, const char *dir) {
-  unsigned char head[4];
+  unsigned char head[sizeof(Elf64_Ehdr)];
   ssize_t n;
   int fd, dirfd = AT_FDCWD;
 
@@ -47,9 +94,7 @@ static int runnable_format(const char *file, const char *dir) {
   close(fd);
   if (n >= 2 && head[0] == '#' && head[1] == '!')
     return 1;
-  if (n == 4 && memcmp(head, "\177ELF", 4) == 0)
-    return 1;
-  return 0;
+  return n > 0 && elf_loadable(head, (size_t)n);
 }
 
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,

@@ -170,6 +170,7 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3], int owned[3]);
 int uvexec__stdio_start(uvexec_cmd_t *cmd);
 void uvexec__stdio_abort(uvexec_cmd_t *cmd);
 void uvexec__reader_abandon(uvexec_cmd_t *cmd, uvexec__reader_t *r);
+int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r);
 void uvexec__writer_shutdown(uvexec_cmd_t *cmd);
 int uvexec__readers_open(const uvexec_cmd_t *cmd);
 
@@ -203,7 +204,7 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
 
 /* control.c */
 int uvexec__control_start(uvexec_cmd_t *cmd);
-void uvexec__control_on_exit(uvexec_cmd_t *cmd);
+int uvexec__control_on_exit(uvexec_cmd_t *cmd);
 void uvexec__control_stop(uvexec_cmd_t *cmd, int reason);
 void uvexec__control_close(uvexec_cmd_t *cmd);
 

@@ -153,7 +153,8 @@ void uvexec__on_exit(uvexec_cmd_t *cmd, int64_t exit_status,
     uvexec__control_close(cmd);
     return;
   }
-  uvexec__control_on_exit(cmd);
+  if (uvexec__control_on_exit(cmd))
+    return;
   uvexec__maybe_done(cmd);
 }
 

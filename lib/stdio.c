@@ -158,22 +158,30 @@ static int deliver(uvexec_cmd_t *cmd, uvexec__reader_t *r, const char *data,
   return 0;
 }
 
-/* reader_eof ends a stream: the last partial line, the len == 0 call,
- * and then, perhaps, the done callback. The watcher is closed first, so
- * cmd's memory outlives any uvexec_cmd_free() made by the callbacks. */
-static void reader_eof(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
+/* uvexec__reader_end ends a stream, at its end of file or cut short by
+ * the wait delay or a stop: the last partial line, then the len == 0 call.
+ * The watcher is closed first, so cmd's memory outlives any
+ * uvexec_cmd_free() made by the callbacks. Non-zero when cmd was freed. */
+int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
+  if (r->eof)
+    return cmd->freed;
   uvexec__reader_abandon(cmd, r);
   if (r->line_cb != NULL) {
     uvexec__lines_flush(cmd, r);
     if (cmd->freed)
-      return;
+      return 1;
   }
   if (r->data_cb != NULL) {
     r->data_cb(cmd, "", 0);
     if (cmd->freed)
-      return;
+      return 1;
   }
-  uvexec__maybe_done(cmd);
+  return 0;
+}
+
+static void reader_eof(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
+  if (!uvexec__reader_end(cmd, r))
+    uvexec__maybe_done(cmd);
 }
 
 /* keep_captured applies the output limit to n bytes just read into the

@@ -45,7 +45,10 @@ int uvexec_output(uvexec_cmd_t *cmd) {
     return UV_EINVAL;
   if (cmd->state != UVEXEC__CONFIGURING)
     return UV_EALREADY;
-  if (!unset(&cmd->out[0]) && cmd->out[0].kind != UVEXEC__IO_PIPE)
+  /* Callbacks still see the stream when it is captured; only another
+   * destination (inherited, a caller's fd) conflicts. */
+  if (cmd->out[0].kind != UVEXEC__IO_NULL &&
+      cmd->out[0].kind != UVEXEC__IO_PIPE)
     return already_set(cmd, "Stdout");
   cmd->out[0].kind = UVEXEC__IO_PIPE;
   cmd->out[0].capture = 1;
