@@ -61,6 +61,7 @@ typedef struct {
   int piece_ended;        /* the last bytes fed ended a full-bound piece */
   size_t dropped;         /* captured bytes past the output limit */
   int capture_full;       /* the output limit was reached */
+  size_t prefaulted;      /* buf's bytes below this were faulted in */
   int fd;                 /* parent's end of the pipe, -1 when closed */
   uv_poll_t poll;
   int polling; /* poll is initialized and not yet closed */

@@ -14,19 +14,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 /* How much one read asks for, and how many reads one wake-up may do: a
- * busy stream yields the loop to timers and other handles after
- * READS_PER_WAKEUP reads instead of draining a fast producer forever. */
+ * busy stream yields the loop to timers and other handles after every
+ * read instead of draining a fast producer while a timer waits (with 50
+ * streaming children, 4 reads a wake-up made a 1 ms timer's p99 2.6-3.3 ms,
+ * 1 read keeps it near 1 ms at the same throughput). */
 #define READ_CHUNK (256 * 1024)
-#define READS_PER_WAKEUP 4
+#define READS_PER_WAKEUP 1
 #define CAPTURE_PIPE_SIZE (1024 * 1024)
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
 
 static void close_fd(int *fd) {
   if (*fd >= 0) {
@@ -202,6 +210,29 @@ static size_t keep_captured(uvexec_cmd_t *cmd, uvexec__reader_t *r,
   return room;
 }
 
+/* prefault touches the capture buffer's pages that the next read may
+ * fill, before the read. read() into pages never touched takes its page
+ * faults while it holds the pipe's lock, and the writer then spins on that
+ * lock instead of filling the pipe: faulting them in first lets both run
+ * at once (measured: capture from 0.99x to about 1.4x a plain 64 KiB read
+ * loop). A kernel without MADV_POPULATE_WRITE just faults as before. */
+static void prefault(uvexec__reader_t *r, size_t avail) {
+  size_t page = 4096, want, end;
+  uintptr_t from, to;
+
+  want = avail < CAPTURE_PIPE_SIZE ? avail : CAPTURE_PIPE_SIZE;
+  end = r->buf.len + want;
+  if (end <= r->prefaulted)
+    return;
+  from = (uintptr_t)r->buf.base +
+         (r->prefaulted > r->buf.len ? r->prefaulted : r->buf.len);
+  from = (from + page - 1) & ~(uintptr_t)(page - 1);
+  to = ((uintptr_t)r->buf.base + end) & ~(uintptr_t)(page - 1);
+  if (to > from)
+    (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+  r->prefaulted = end;
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events) {
   uvexec_cmd_t *cmd = handle->data;
   uvexec__reader_t *r = handle == &cmd->out[0].poll ? &cmd->out[0]
@@ -227,6 +258,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       reader_eof(cmd, r);
       return;
     }
+    if (r->capture && !r->capture_full)
+      prefault(r, avail);
 
     do
       n = read(r->fd, tail, avail);
@@ -245,6 +278,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       uvexec__buf_commit(&r->buf, (size_t)n);
     } else if (r->capture_full) {
       r->dropped += (size_t)n;
+      r->buf.base[r->buf.len] = '\0'; /* the read ran over the NUL */
       continue;
     } else {
       n = (ssize_t)keep_captured(cmd, r, (size_t)n);
