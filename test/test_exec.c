@@ -352,9 +352,10 @@ static int child_signals(const child_t *c) {
 
 /* libc_reserved gives the bits of the signals between the kernel's 32
  * and SIGRTMIN, which glibc keeps for its threads: sigaction refuses them,
- * so neither uvexec nor uv_spawn nor posix_spawn can reset them, and a
- * parent that ignores them (some process supervisors do) passes that on.
- * The new program's libc installs its own handlers for them on demand. */
+ * so uvexec_exec cannot reset them, and a parent that ignores them (some
+ * process supervisors do) passes that on through exec. The new program's
+ * libc installs its own handlers for them when it needs them. (The
+ * posix_spawn engine does reset them, from inside glibc: test_engine.) */
 static unsigned long long libc_reserved(void) {
   unsigned long long bits = 0;
   int sig;
