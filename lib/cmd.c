@@ -135,8 +135,8 @@ void uvexec_cmd_free(uvexec_cmd_t *cmd) {
      * No callback fires from here on, since cmd->freed is set. */
     if (!cmd->exited)
       uvexec__signal_child(cmd, SIGKILL);
-    uvexec__reader_abandon(cmd, &cmd->out[0]);
-    uvexec__reader_abandon(cmd, &cmd->out[1]);
+    uvexec__reader_abandon(&cmd->out[0]);
+    uvexec__reader_abandon(&cmd->out[1]);
     uvexec__writer_shutdown(cmd);
     uvexec__control_close(cmd);
   }
@@ -380,11 +380,10 @@ int uvexec__check_config(const uvexec_cmd_t *cmd) {
 
   for (i = 0; i < 2; i++) {
     const uvexec__reader_t *r = &cmd->out[i];
-    int reads = r->data_cb != NULL || r->line_cb != NULL;
 
-    if (reads && (r->kind == UVEXEC__IO_INHERIT || r->kind == UVEXEC__IO_FD))
-      return UV_EINVAL;
-    if (reads && r->kind == UVEXEC__IO_MERGE)
+    if (uvexec__has_callbacks(r) &&
+        (r->kind == UVEXEC__IO_INHERIT || r->kind == UVEXEC__IO_FD ||
+         r->kind == UVEXEC__IO_MERGE))
       return UV_EINVAL;
   }
   return 0;

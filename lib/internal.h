@@ -59,7 +59,6 @@ typedef struct {
   uvexec__buf_t buf;      /* captured bytes, owned */
   uvexec__buf_t line;     /* the incomplete line for line_cb, owned */
   int piece_ended;        /* the last bytes fed ended a full-bound piece */
-  size_t dropped;         /* captured bytes past the output limit */
   int capture_full;       /* the output limit was reached */
   size_t prefaulted;      /* buf's bytes below this were faulted in */
   int fd;                 /* parent's end of the pipe, -1 when closed */
@@ -67,6 +66,12 @@ typedef struct {
   int polling; /* poll is initialized and not yet closed */
   int eof;     /* end of file reached, or abandoned */
 } uvexec__reader_t;
+
+/* uvexec__has_callbacks tells whether the caller reads the stream through
+ * a data or line callback. */
+static inline int uvexec__has_callbacks(const uvexec__reader_t *r) {
+  return r->data_cb != NULL || r->line_cb != NULL;
+}
 
 /* The child's stdin as the parent writes it. */
 typedef struct {
@@ -170,7 +175,7 @@ const char *uvexec__env_lookup(char *const *envp, const char *name);
 int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3], int owned[3]);
 int uvexec__stdio_start(uvexec_cmd_t *cmd);
 void uvexec__stdio_abort(uvexec_cmd_t *cmd);
-void uvexec__reader_abandon(uvexec_cmd_t *cmd, uvexec__reader_t *r);
+void uvexec__reader_abandon(uvexec__reader_t *r);
 int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r);
 void uvexec__writer_shutdown(uvexec_cmd_t *cmd);
 int uvexec__readers_open(const uvexec_cmd_t *cmd);

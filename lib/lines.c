@@ -34,16 +34,22 @@ static int finish(uvexec_cmd_t *cmd, uvexec__reader_t *r, const char *data,
 
 void uvexec__lines_feed(uvexec_cmd_t *cmd, uvexec__reader_t *r,
                         const char *data, size_t len) {
-  if (len > 0 && r->piece_ended && data[0] == '\n') {
-    data++;
-    len--;
-  }
-  r->piece_ended = 0;
-
   while (len > 0) {
-    const char *nl = memchr(data, '\n', len);
-    size_t take = nl != NULL ? (size_t)(nl - data) : len;
-    size_t room = UVEXEC_LINE_MAX - r->line.len;
+    const char *nl;
+    size_t take, room;
+
+    if (r->piece_ended) {
+      /* The newline that ends a line cut at the bound makes no line. */
+      r->piece_ended = 0;
+      if (data[0] == '\n') {
+        data++;
+        len--;
+        continue;
+      }
+    }
+    nl = memchr(data, '\n', len);
+    take = nl != NULL ? (size_t)(nl - data) : len;
+    room = UVEXEC_LINE_MAX - r->line.len;
 
     if (take >= room) {
       /* The line reaches the bound: a full piece goes out. */
@@ -51,12 +57,7 @@ void uvexec__lines_feed(uvexec_cmd_t *cmd, uvexec__reader_t *r,
         return;
       data += room;
       len -= room;
-      if (len > 0 && data[0] == '\n') {
-        data++;
-        len--;
-      } else if (len == 0) {
-        r->piece_ended = 1;
-      }
+      r->piece_ended = 1;
       continue;
     }
     if (nl == NULL) {

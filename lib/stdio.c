@@ -49,9 +49,7 @@ static void on_poll_closed(uv_handle_t *handle) {
 
 /* stop_poll closes the watcher (libuv removes the fd from epoll at once)
  * and then the fd. */
-static void stop_poll(uvexec_cmd_t *cmd, uv_poll_t *poll, int *polling,
-                      int *fd) {
-  (void)cmd;
+static void stop_poll(uv_poll_t *poll, int *polling, int *fd) {
   if (*polling) {
     uv_close((uv_handle_t *)poll, on_poll_closed);
     *polling = 0;
@@ -63,7 +61,7 @@ static void stop_poll(uvexec_cmd_t *cmd, uv_poll_t *poll, int *polling,
 static int reads(const uvexec__reader_t *r) {
   if (r->kind == UVEXEC__IO_PIPE)
     return 1;
-  return r->kind == UVEXEC__IO_NULL && (r->data_cb != NULL || r->line_cb != NULL);
+  return r->kind == UVEXEC__IO_NULL && uvexec__has_callbacks(r);
 }
 
 static int make_pipe(int fds[2]) {
@@ -144,8 +142,8 @@ int uvexec__readers_open(const uvexec_cmd_t *cmd) {
 
 /* ---- reading ----------------------------------------------------------- */
 
-void uvexec__reader_abandon(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
-  stop_poll(cmd, &r->poll, &r->polling, &r->fd);
+void uvexec__reader_abandon(uvexec__reader_t *r) {
+  stop_poll(&r->poll, &r->polling, &r->fd);
   r->eof = 1;
 }
 
@@ -173,7 +171,7 @@ static int deliver(uvexec_cmd_t *cmd, uvexec__reader_t *r, const char *data,
 int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
   if (r->eof)
     return cmd->freed;
-  uvexec__reader_abandon(cmd, r);
+  uvexec__reader_abandon(r);
   if (r->line_cb != NULL) {
     uvexec__lines_flush(cmd, r);
     if (cmd->freed)
@@ -204,7 +202,6 @@ static size_t keep_captured(uvexec_cmd_t *cmd, uvexec__reader_t *r,
   }
   room = cmd->output_limit > r->buf.len ? cmd->output_limit - r->buf.len : 0;
   uvexec__buf_commit(&r->buf, room);
-  r->dropped += n - room;
   r->capture_full = 1;
   uvexec__control_stop(cmd, UV_ENOBUFS);
   return room;
@@ -217,7 +214,7 @@ static size_t keep_captured(uvexec_cmd_t *cmd, uvexec__reader_t *r,
  * at once (measured: capture from 0.99x to about 1.4x a plain 64 KiB read
  * loop). A kernel without MADV_POPULATE_WRITE just faults as before. */
 static void prefault(uvexec__reader_t *r, size_t avail) {
-  size_t page = 4096, want, end;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), want, end;
   uintptr_t from, to;
 
   want = avail < CAPTURE_PIPE_SIZE ? avail : CAPTURE_PIPE_SIZE;
@@ -277,8 +274,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     if (!r->capture) {
       uvexec__buf_commit(&r->buf, (size_t)n);
     } else if (r->capture_full) {
-      r->dropped += (size_t)n;
-      r->buf.base[r->buf.len] = '\0'; /* the read ran over the NUL */
+      /* Past the limit the bytes are read only to be dropped; the read ran
+       * over the captured data's NUL, so put it back. */
+      r->buf.base[r->buf.len] = '\0';
       continue;
     } else {
       n = (ssize_t)keep_captured(cmd, r, (size_t)n);
@@ -323,7 +321,7 @@ static ssize_t write_quietly(int fd, const void *data, size_t len) {
 }
 
 static void writer_close(uvexec_cmd_t *cmd) {
-  stop_poll(cmd, &cmd->in.poll, &cmd->in.polling, &cmd->in.fd);
+  stop_poll(&cmd->in.poll, &cmd->in.polling, &cmd->in.fd);
 }
 
 void uvexec__writer_shutdown(uvexec_cmd_t *cmd) {
@@ -477,7 +475,7 @@ int uvexec__stdio_start(uvexec_cmd_t *cmd) {
     }
     if (err != 0) {
       cmd->io_error = err;
-      uvexec__reader_abandon(cmd, r);
+      uvexec__reader_abandon(r);
     }
   }
 

@@ -31,8 +31,7 @@ int uvexec_run(uvexec_cmd_t *cmd) {
 
 /* unset tells whether the caller left a stream at its default. */
 static int unset(const uvexec__reader_t *r) {
-  return r->kind == UVEXEC__IO_NULL && r->data_cb == NULL &&
-         r->line_cb == NULL;
+  return r->kind == UVEXEC__IO_NULL && !uvexec__has_callbacks(r);
 }
 
 static int already_set(uvexec_cmd_t *cmd, const char *stream) {
