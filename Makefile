@@ -75,13 +75,18 @@ demo: deps build
 test: deps build
 	cd $(BUILD) && $(CTEST) $(CTEST_ARGS)
 
+# Every benchmark program in one run: the core's first, then each
+# capability's. Extra arguments for all of them: BENCH_ARGS=...
+BENCH_ARGS ?=
 bench: build
-	@if [ -x $(BUILD)/test/bench/uvexec-bench ]; then \
+	@set -e; found=0; \
+	for b in $(BUILD)/test/bench/uvexec-bench $(BUILD)/test/bench/uvexec-bench-*; do \
+	  [ -x "$$b" ] || continue; found=1; \
+	  echo "=== $$(basename $$b)"; \
 	  UVEXEC_TEST_HELPER="$(CURDIR)/$(BUILD)/test/uvexec-test-helper" \
-	    $(BUILD)/test/bench/uvexec-bench; \
-	else \
-	  echo "bench: no benchmark yet (test/bench/bench.c)"; \
-	fi
+	    "$$b" $(BENCH_ARGS); \
+	done; \
+	[ $$found = 1 ] || echo "bench: no benchmark built (test/bench/)"
 
 # Debug keeps assert() in, which these runs are for.
 asan: deps

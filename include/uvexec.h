@@ -58,7 +58,10 @@ extern "C" {
   XX(EWAITDELAY, -30003, "exec: WaitDelay expired before I/O complete")       \
   XX(EDOT, -30004,                                                            \
      "cannot run executable found relative to current directory")             \
-  XX(ENOEXEC, -30005, "exec format error")
+  XX(ENOEXEC, -30005, "exec format error")                                    \
+  XX(ECHILD, -30006, "no child processes")                                    \
+  XX(ESKIPPED, -30007, "skipped: the group stopped before it could start")    \
+  XX(EPIPELINE, -30008, "pipeline failed")
 
 typedef enum {
 #define UVEXEC__ERR_ENUM(name, value, msg) UVEXEC_##name = (value),
@@ -94,8 +97,9 @@ typedef struct uvexec_cmd_s uvexec_cmd_t;
  * UVEXEC_ESIGNALED for death by a signal, UV_ETIMEDOUT / UV_ECANCELED after
  * a timeout / uvexec_cancel(), UV_ENOBUFS when the output limit stopped
  * the child, UVEXEC_EWAITDELAY when the child succeeded but a pipe stayed
- * open past the wait delay, UV_ECHILD when someone else reaped the child
- * (a waitpid(-1) elsewhere in the program) so its status is lost.
+ * open past the wait delay, UVEXEC_ECHILD ("wait: no child processes")
+ * when someone else reaped the child (a waitpid(-1) elsewhere in the
+ * program, or SIGCHLD set to SIG_IGN) so its status is lost.
  * uvexec_cmd_error() gives the message, in Go's words where Go has them:
  * "exit status 2", "signal: killed", "context deadline exceeded",
  * "context canceled". The callback may free cmd. */
@@ -251,6 +255,14 @@ UVEXEC_EXTERN int uvexec_cmd_add_fd(uvexec_cmd_t *cmd, int fd);
  * group, which is how to stop a tree such as `sh -c '... & ...'`. */
 UVEXEC_EXTERN int uvexec_cmd_set_new_session(uvexec_cmd_t *cmd, int on);
 
+/* uvexec_cmd_set_pgid puts the child in process group pgid, or makes it
+ * the leader of a new group when pgid is 0 (Go's SysProcAttr.Setpgid and
+ * Pgid), without a new session. As the leader of a new group, uvexec_kill(),
+ * uvexec_cancel(), the timeout and uvexec_cmd_free() signal the whole
+ * group. A group that does not exist (or is in another session) makes the
+ * start fail with UV_EPERM. UV_EINVAL for a negative pgid. */
+UVEXEC_EXTERN int uvexec_cmd_set_pgid(uvexec_cmd_t *cmd, int pgid);
+
 /* uvexec_cmd_set_uid / uvexec_cmd_set_gid run the child as another user or
  * group. Not allowed to: the start fails with UV_EPERM. */
 UVEXEC_EXTERN int uvexec_cmd_set_uid(uvexec_cmd_t *cmd, uv_uid_t uid);
@@ -294,7 +306,9 @@ typedef enum {
   UVEXEC_ENGINE_UV = 1,
   /* posix_spawn (clone with CLONE_VM|CLONE_VFORK: the cost does not grow
    * with the parent's memory) and a pidfd in a uv_poll_t. Starting fails
-   * with UV_ENOSYS where the kernel has no pidfd, UV_ENOTSUP for uid/gid. */
+   * with UV_ENOSYS where the kernel has no pidfd, UV_ENOTSUP for uid/gid.
+   * The default for a cmd with uvexec_cmd_set_pgid(), which the uv engine
+   * answers with UV_ENOTSUP. */
   UVEXEC_ENGINE_POSIX_SPAWN = 2
 } uvexec_engine_t;
 

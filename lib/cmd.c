@@ -325,6 +325,15 @@ int uvexec_cmd_set_new_session(uvexec_cmd_t *cmd, int on) {
   return 0;
 }
 
+int uvexec_cmd_set_pgid(uvexec_cmd_t *cmd, int pgid) {
+  GUARD_CONFIG(cmd);
+  if (pgid < 0)
+    return UV_EINVAL;
+  cmd->set_pgid = 1;
+  cmd->pgid = pgid;
+  return 0;
+}
+
 int uvexec_cmd_set_uid(uvexec_cmd_t *cmd, uv_uid_t uid) {
   GUARD_CONFIG(cmd);
   cmd->set_uid = 1;

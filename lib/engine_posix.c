@@ -64,7 +64,7 @@ static void on_pidfd(uv_poll_t *handle, int status, int events) {
   if (got < 0) {
     /* Someone else reaped our child (a waitpid(-1) in the application, or
      * SIGCHLD set to SIG_IGN): its status is lost. Say so, not hang. */
-    cmd->wait_error = -errno;
+    cmd->wait_error = UVEXEC_ECHILD;
     uvexec__on_exit(cmd, 0, 0);
     return;
   }
@@ -150,6 +150,10 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
   flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
   if (cmd->new_session)
     flags |= POSIX_SPAWN_SETSID;
+  if (cmd->set_pgid && !cmd->new_session) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, cmd->pgid);
+  }
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setflags(&attr, flags);

@@ -104,6 +104,8 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
   size_t count = 3 + plan->extra_count, i;
   int err;
 
+  if (cmd->set_pgid)
+    return UV_ENOTSUP; /* libuv has setsid (DETACHED), not setpgid */
   if (!runnable_format(plan->file, plan->dir))
     return UVEXEC_ENOEXEC;
 

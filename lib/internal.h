@@ -108,6 +108,8 @@ struct uvexec_cmd_s {
   int *extra_fds; /* the caller's, not owned */
   size_t extra_count;
   int new_session;
+  int set_pgid; /* uvexec_cmd_set_pgid was called */
+  pid_t pgid;   /* 0: lead a new group */
   int set_uid, set_gid;
   uv_uid_t uid;
   uv_gid_t gid;
@@ -151,6 +153,12 @@ struct uvexec_cmd_s {
   uv_timer_t delay_timer; /* the wait delay, after a stop or the exit */
   int delay_timer_open;
 };
+
+/* uvexec__leads_group tells whether the child leads a process group of
+ * its own, which signals then reach as a whole. */
+static inline int uvexec__leads_group(const uvexec_cmd_t *cmd) {
+  return cmd->new_session || (cmd->set_pgid && cmd->pgid == 0);
+}
 
 /* errors.c */
 int uvexec__set_error(uvexec_cmd_t *cmd, const char *fmt, ...)

@@ -33,7 +33,10 @@ static uvexec_engine_t choose_engine(const uvexec_cmd_t *cmd) {
   if (engine == UVEXEC_ENGINE_AUTO)
     engine = default_engine();
   if (engine == UVEXEC_ENGINE_AUTO) {
-    /* posix_spawn cannot change the user or group. */
+    /* posix_spawn cannot change the user or group; libuv cannot set a
+     * process group. */
+    if (cmd->set_pgid && uvexec__engine_posix_available())
+      return UVEXEC_ENGINE_POSIX_SPAWN;
     if (cmd->set_uid || cmd->set_gid || !uvexec__engine_posix_available())
       return UVEXEC_ENGINE_UV;
     return UVEXEC_ENGINE_POSIX_SPAWN;
@@ -228,7 +231,7 @@ int uvexec__signal_child(uvexec_cmd_t *cmd, int signum) {
 
   if (cmd->pid <= 0 || cmd->exited)
     return UV_ESRCH;
-  target = cmd->new_session ? -cmd->pid : cmd->pid;
+  target = uvexec__leads_group(cmd) ? -cmd->pid : cmd->pid;
   if (kill(target, signum) != 0)
     return -errno;
   return 0;

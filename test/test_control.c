@@ -634,6 +634,43 @@ START_TEST(test_new_session_kill_signals_group) {
 }
 END_TEST
 
+/* set_pgid(0) makes the child lead a group of its own, in the parent's
+ * session, and uvexec_kill then reaches its grandchild too. The uv engine
+ * cannot set a group: there the start says so. */
+START_TEST(test_pgid_new_group_kill_signals_group) {
+  const char *engine = getenv("UVEXEC_ENGINE");
+  probe_t p;
+  pid_t pgid;
+  int err;
+
+  probe_init(&p, shell("sleep 30 & echo $!; wait"));
+  ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_CAPTURE), 0);
+  probe_watch_stdout(&p);
+  ck_assert_int_eq(uvexec_cmd_set_pgid(p.cmd, -1), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_pgid(p.cmd, 0), 0);
+  err = uvexec_start(p.cmd, test_loop, probe_done_cb);
+  if (engine != NULL && strcmp(engine, "uv") == 0) {
+    ck_assert_int_eq(err, UV_ENOTSUP);
+    probe_free(&p);
+    return;
+  }
+  ck_assert_int_eq(err, 0);
+  probe_wait_text(&p, "\n");
+  pgid = uvexec_pid(p.cmd);
+  ck_assert_int_eq(getpgid(pgid), pgid);
+  ck_assert_int_eq(getsid(pgid), getsid(0));
+  ck_assert_int_eq(getpgid(first_number(p.out.data)), pgid);
+
+  ck_assert_int_eq(uvexec_kill(p.cmd, SIGTERM), 0);
+  probe_wait(&p);
+  ck_assert_int_eq(uvexec_term_signal(p.cmd), SIGTERM);
+  ck_assert_msg(wait_group_gone(pgid, 30000),
+                "processes of group %ld are still there after the kill",
+                (long)pgid);
+  probe_free(&p);
+}
+END_TEST
+
 /* ---- output limit -------------------------------------------------------- */
 
 #define MIB (1024u * 1024u)
@@ -842,6 +879,7 @@ int main(void) {
   ADD_TEST(s, test_free_during_wait_delay_after_exit);
   ADD_TEST(s, test_new_session_timeout_kills_group);
   ADD_TEST(s, test_new_session_kill_signals_group);
+  ADD_TEST(s, test_pgid_new_group_kill_signals_group);
   ADD_TEST(s, test_output_limit);
   ADD_TEST(s, test_output_limit_exactly_reached);
   ADD_TEST(s, test_output_limit_on_stderr);
