@@ -195,9 +195,13 @@ UVEXEC_EXTERN int uvexec_cmd_on_stdout(uvexec_cmd_t *cmd, uvexec_data_cb cb);
 UVEXEC_EXTERN int uvexec_cmd_on_stderr(uvexec_cmd_t *cmd, uvexec_data_cb cb);
 
 /* uvexec_cmd_on_stdout_line / uvexec_cmd_on_stderr_line call cb once per
- * line (bufio.Scanner over the pipe): data is the line without its '\n',
- * len may be 0 for an empty line. A last line without '\n' is delivered at
- * end of file. A line longer than UVEXEC_LINE_MAX bytes is delivered in
+ * line (bufio.Scanner over the pipe with ScanLines). A line ends at '\n';
+ * data is the line without that '\n' and without a '\r' just before it
+ * ("\r\n" is a line ending too, as every line from a terminal ends), and
+ * len may be 0 for an empty line. A '\r' elsewhere is part of the line. A
+ * last line without '\n' is delivered at end of file (without a final
+ * '\r'). A line that cannot be kept for want of memory is dropped and the
+ * done status is then UV_ENOMEM. A line longer than UVEXEC_LINE_MAX bytes is delivered in
  * pieces of UVEXEC_LINE_MAX, so memory stays bounded. Line callbacks are
  * not called with the end-of-file marker; the done callback follows the
  * last line. They combine with the data callback and UVEXEC_CAPTURE. */
