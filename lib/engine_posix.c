@@ -2,8 +2,8 @@
  * clone(CLONE_VM|CLONE_VFORK), so the cost of a start does not grow with
  * the parent's memory the way fork's page-table copy does, and the loop is
  * blocked only for the child's exec. The exit is watched through a pidfd
- * in a uv_poll_t and reaped with wait4() for that one pid, which also
- * gives the child's resource usage. Nothing here relies on SIGCHLD. */
+ * (reap.c), opened as soon as posix_spawn returns. Nothing here relies on
+ * SIGCHLD. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,67 +17,25 @@
 
 #include "internal.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-
-static int pidfd_open_(pid_t pid) {
-  return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 int uvexec__engine_posix_available(void) {
   static int available = -1; /* a benign race: every thread finds the same */
   int fd;
 
   if (available < 0) {
-    fd = pidfd_open_(getpid());
-    available = fd >= 0;
+    /* Only ENOSYS says the kernel has no pidfd; EMFILE and the like are
+     * this moment's trouble, for the start to report, not a reason to
+     * give up the engine for the life of the process. */
+    fd = uvexec__pidfd_open(getpid());
+    if (fd == UV_ENOSYS)
+      available = 0;
+    else if (fd >= 0)
+      available = 1;
     if (fd >= 0)
       close(fd);
+    if (available < 0)
+      return 1;
   }
   return available;
-}
-
-static void on_pidfd_closed(uv_handle_t *handle) {
-  uvexec__handle_closed(handle->data);
-}
-
-static void on_pidfd(uv_poll_t *handle, int status, int events) {
-  uvexec_cmd_t *cmd = handle->data;
-  struct rusage usage;
-  int wstatus;
-  pid_t got;
-
-  (void)status;
-  (void)events;
-  do
-    got = wait4(cmd->pid, &wstatus, WNOHANG, &usage);
-  while (got < 0 && errno == EINTR);
-  if (got == 0)
-    return; /* not yet reapable; the pidfd will report again */
-
-  uv_close((uv_handle_t *)&cmd->pidfd_poll, on_pidfd_closed);
-  cmd->pidfd_polling = 0;
-  close(cmd->pidfd);
-  cmd->pidfd = -1;
-
-  if (got < 0) {
-    /* Someone else reaped our child (a waitpid(-1) in the application, or
-     * SIGCHLD set to SIG_IGN): its status is lost. Say so, not hang. */
-    cmd->wait_error = UVEXEC_ECHILD;
-    uvexec__on_exit(cmd, 0, 0);
-    return;
-  }
-  cmd->have_rusage = 1;
-  cmd->rusage.user_usec = (uint64_t)usage.ru_utime.tv_sec * 1000000u +
-                          (uint64_t)usage.ru_utime.tv_usec;
-  cmd->rusage.system_usec = (uint64_t)usage.ru_stime.tv_sec * 1000000u +
-                            (uint64_t)usage.ru_stime.tv_usec;
-  cmd->rusage.maxrss_kib = (uint64_t)usage.ru_maxrss;
-  if (WIFSIGNALED(wstatus))
-    uvexec__on_exit(cmd, 0, WTERMSIG(wstatus));
-  else
-    uvexec__on_exit(cmd, WEXITSTATUS(wstatus), 0);
 }
 
 /* A source fd below the number of fds the child gets could be overwritten
@@ -102,7 +60,7 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
   size_t count = 3 + plan->extra_count, i;
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
-  int *copies, ncopies = 0, err, pidfd;
+  int *copies, ncopies = 0, err, reserve = -1;
   sigset_t all, none;
   short flags;
   pid_t pid;
@@ -115,6 +73,13 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
   copies = malloc(count * sizeof(*copies));
   if (copies == NULL)
     return UV_ENOMEM;
+  /* The pidfd is opened after the child exists; an fd kept free for it
+   * means running out of fds fails the start before there is a child. */
+  err = -uvexec__fd_reserve(cmd, &reserve);
+  if (err != 0) {
+    free(copies);
+    return -err;
+  }
   posix_spawn_file_actions_init(&actions);
   posix_spawnattr_init(&attr);
 
@@ -163,25 +128,10 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
   if (err != 0)
     goto out;
 
-  pidfd = pidfd_open_(pid);
-  if (pidfd < 0 ||
-      (err = uv_poll_init(cmd->loop, &cmd->pidfd_poll, pidfd)) != 0) {
-    /* No way to learn of the exit: undo the start now. The child has just
-     * exec'd, so this wait is short. */
-    err = pidfd < 0 ? errno : -err;
-    if (pidfd >= 0)
-      close(pidfd);
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-      ;
-    goto out;
-  }
-  cmd->pidfd = pidfd;
-  cmd->pidfd_poll.data = cmd;
-  cmd->pidfd_polling = 1;
-  uvexec__handle_opened(cmd);
-  uv_poll_start(&cmd->pidfd_poll, UV_READABLE, on_pidfd);
   cmd->pid = pid;
+  uvexec__fd_unreserve(&reserve);
+  err = -uvexec__reap_adopt(cmd);
+
 
 out:
   posix_spawnattr_destroy(&attr);
@@ -189,6 +139,7 @@ out:
   while (ncopies > 0)
     close(copies[--ncopies]);
   free(copies);
+  uvexec__fd_unreserve(&reserve);
   if (err == ENOEXEC)
     return UVEXEC_ENOEXEC;
   return -err;

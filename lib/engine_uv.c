@@ -20,6 +20,7 @@ static void on_process_exit(uv_process_t *process, int64_t exit_status,
   /* The exit was seen and libuv has reaped the child: only now may the
    * handle close without leaving a zombie behind. */
   uv_close((uv_handle_t *)process, on_process_closed);
+  uvexec__reap_release(cmd);
   uvexec__on_exit(cmd, exit_status, term_signal);
 }
 
@@ -97,6 +98,12 @@ static int runnable_format(const char *file, const char *dir) {
   return n > 0 && elf_loadable(head, (size_t)n);
 }
 
+/* A child reaped by someone else never reaches libuv's exit callback;
+ * its handle is closed here instead (there is no zombie to leave). */
+void uvexec__engine_uv_forget(uvexec_cmd_t *cmd) {
+  uv_close((uv_handle_t *)&cmd->process, on_process_closed);
+}
+
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
                             const uvexec__spawn_plan_t *plan) {
   uv_stdio_container_t *stdio;
@@ -155,5 +162,8 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
     return err;
   }
   cmd->pid = cmd->process.pid;
-  return 0;
+  /* libuv reaps the child; a pidfd lets uvexec signal only this child and
+   * notice a foreign reaper, which libuv would wait for forever. */
+  cmd->engine_reaps_uv = 1;
+  return uvexec__reap_adopt(cmd);
 }

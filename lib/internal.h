@@ -141,9 +141,13 @@ struct uvexec_cmd_s {
 
   /* Engines. */
   uv_process_t process; /* UVEXEC_ENGINE_UV */
-  int pidfd; /* UVEXEC_ENGINE_POSIX_SPAWN */
+  /* The child's pidfd (reap.c), on every engine where the kernel has
+   * them: how the exit is seen and how signals reach only our child. */
+  int pidfd;
   uv_poll_t pidfd_poll;
   int pidfd_polling;
+  int engine_reaps_uv; /* the uv engine: libuv reaps too */
+  uv_timer_t lost_timer; /* reports a child reaped before it was watched */
   int have_rusage;
   uvexec_rusage_t rusage;
 
@@ -209,7 +213,24 @@ void uvexec__on_exit(uvexec_cmd_t *cmd, int64_t exit_status,
 void uvexec__maybe_done(uvexec_cmd_t *cmd);
 int uvexec__signal_child(uvexec_cmd_t *cmd, int signum);
 
+/* reap.c: the child's exit and signals, through its pidfd. */
+int uvexec__pidfd_open(pid_t pid);
+/* Keeps an fd number free until the pidfd is opened. */
+int uvexec__fd_reserve(uvexec_cmd_t *cmd, int *fd);
+void uvexec__fd_unreserve(int *fd);
+/* Watches cmd->pid, just started: opens its pidfd and reports its end.
+ * On failure the child was killed and reaped (not for the uv engine,
+ * which then carries on without a pidfd). */
+int uvexec__reap_adopt(uvexec_cmd_t *cmd);
+/* Watches an already open pidfd (taken over), or with -1 reports on the
+ * next turn that the child was reaped elsewhere. */
+int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd);
+void uvexec__reap_release(uvexec_cmd_t *cmd);
+int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum);
+
 /* engine_uv.c / engine_posix.c */
+/* Closes the process handle of a child libuv will never see exit. */
+void uvexec__engine_uv_forget(uvexec_cmd_t *cmd);
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
                             const uvexec__spawn_plan_t *plan);
 int uvexec__engine_posix_available(void);

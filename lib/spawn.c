@@ -223,18 +223,11 @@ void uvexec__maybe_done(uvexec_cmd_t *cmd) {
     cmd->done_cb(cmd, status);
 }
 
-/* uvexec__signal_child signals the child, or its whole group after
- * uvexec_cmd_set_new_session. Never after the exit was seen: the pid may
- * belong to another process by then. */
+/* uvexec__signal_child signals the child, or its whole group when it
+ * leads one. Never after the exit was seen, and only through the pidfd
+ * (reap.c): the pid may belong to another process by then. */
 int uvexec__signal_child(uvexec_cmd_t *cmd, int signum) {
-  pid_t target;
-
-  if (cmd->pid <= 0 || cmd->exited)
-    return UV_ESRCH;
-  target = uvexec__leads_group(cmd) ? -cmd->pid : cmd->pid;
-  if (kill(target, signum) != 0)
-    return -errno;
-  return 0;
+  return uvexec__reap_signal(cmd, signum);
 }
 
 int uvexec_kill(uvexec_cmd_t *cmd, int signum) {
