@@ -331,8 +331,8 @@ UVEXEC_EXTERN int uvexec_cmd_set_engine(uvexec_cmd_t *cmd,
  * never be called, and nothing is left open; the error is UV_ENOENT for a
  * program or directory that does not exist, UV_EACCES for one that is not
  * executable (or a directory), UVEXEC_EDOT, UVEXEC_ENOEXEC, UV_EINVAL for
- * a bad configuration, UV_EALREADY when cmd was started before.
- * uvexec_cmd_error() names the file. */
+ * a bad configuration, UV_EALREADY ("exec: already started") when cmd
+ * was started before. uvexec_cmd_error() names the file. */
 UVEXEC_EXTERN int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop,
                                uvexec_done_cb done_cb);
 
@@ -394,7 +394,9 @@ UVEXEC_EXTERN const char *uvexec_stderr_data(const uvexec_cmd_t *cmd,
  * words: "exit status 2", "signal: killed",
  * `exec: "nosuch": executable file not found in $PATH`,
  * "fork/exec ./x: permission denied", "chdir /nope: no such file or
- * directory". Borrowed from cmd; NULL when there is no error. */
+ * directory", "exec: already started". Borrowed from cmd: every message
+ * it returned stays valid until uvexec_cmd_free(), also after a later
+ * error replaced it. NULL when there is no error. */
 UVEXEC_EXTERN const char *uvexec_cmd_error(const uvexec_cmd_t *cmd);
 
 /* uvexec_rusage_t is what the kernel accounted for the child. */

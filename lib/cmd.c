@@ -104,7 +104,7 @@ static void release(uvexec_cmd_t *cmd) {
   free(cmd->extra_fds);
   free(cmd->dir);
   free(cmd->path);
-  free(cmd->error);
+  uvexec__free_messages(cmd);
   uvexec__buf_free(&cmd->in.queue);
   for (i = 0; i < 2; i++) {
     uvexec__buf_free(&cmd->out[i].buf);

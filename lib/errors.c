@@ -78,7 +78,8 @@ const char *uvexec_err_name(int err) {
 }
 
 /* Go prints signals by description ("signal: killed"); these are the words
- * of its table for the signals a command is likely to die of. */
+ * of its table for Linux, signal by signal. Real-time signals have none
+ * and are printed by number, as Go prints them. */
 const char *uvexec__signal_text(int signum) {
   switch (signum) {
   case SIGHUP: return "hangup";
@@ -96,18 +97,33 @@ const char *uvexec__signal_text(int signum) {
   case SIGPIPE: return "broken pipe";
   case SIGALRM: return "alarm clock";
   case SIGTERM: return "terminated";
+#ifdef SIGSTKFLT
+  case SIGSTKFLT: return "stack fault";
+#endif
+  case SIGCHLD: return "child exited";
+  case SIGCONT: return "continued";
+  case SIGSTOP: return "stopped (signal)";
+  case SIGTSTP: return "stopped";
+  case SIGTTIN: return "stopped (tty input)";
+  case SIGTTOU: return "stopped (tty output)";
+  case SIGURG: return "urgent I/O condition";
   case SIGXCPU: return "CPU time limit exceeded";
   case SIGXFSZ: return "file size limit exceeded";
   case SIGVTALRM: return "virtual timer expired";
   case SIGPROF: return "profiling timer expired";
+  case SIGWINCH: return "window changed";
+  case SIGIO: return "I/O possible";
+#if defined(SIGPWR) && SIGPWR != SIGIO
+  case SIGPWR: return "power failure";
+#endif
   case SIGSYS: return "bad system call";
   default: return NULL;
   }
 }
 
 int uvexec__set_error(uvexec_cmd_t *cmd, const char *fmt, ...) {
+  uvexec__message_t *msg;
   va_list ap;
-  char *msg;
   int n;
 
   va_start(ap, fmt);
@@ -115,15 +131,32 @@ int uvexec__set_error(uvexec_cmd_t *cmd, const char *fmt, ...) {
   va_end(ap);
   if (n < 0)
     return UV_EINVAL;
-  msg = malloc((size_t)n + 1);
+  msg = malloc(sizeof(*msg) + (size_t)n + 1);
   if (msg == NULL)
     return UV_ENOMEM;
   va_start(ap, fmt);
-  vsnprintf(msg, (size_t)n + 1, fmt, ap);
+  vsnprintf(msg->text, (size_t)n + 1, fmt, ap);
   va_end(ap);
-  free(cmd->error);
-  cmd->error = msg;
+  /* Earlier messages stay: a pointer the caller took from
+   * uvexec_cmd_error() is good until uvexec_cmd_free(), as documented. */
+  msg->older = cmd->messages;
+  cmd->messages = msg;
+  cmd->error = msg->text;
   return 0;
+}
+
+void uvexec__clear_error(uvexec_cmd_t *cmd) {
+  cmd->error = NULL;
+}
+
+void uvexec__free_messages(uvexec_cmd_t *cmd) {
+  while (cmd->messages != NULL) {
+    uvexec__message_t *older = cmd->messages->older;
+
+    free(cmd->messages);
+    cmd->messages = older;
+  }
+  cmd->error = NULL;
 }
 
 void uvexec__set_start_error(uvexec_cmd_t *cmd, int err, const char *op,

@@ -90,6 +90,13 @@ typedef struct {
 
 /* ---- the command ------------------------------------------------------- */
 
+/* Every message a cmd was given, newest first, kept until the cmd is
+ * freed (errors.c). */
+typedef struct uvexec__message_s {
+  struct uvexec__message_s *older;
+  char text[];
+} uvexec__message_t;
+
 typedef struct {
   char *name;  /* owned */
   char *value; /* owned; NULL: unset */
@@ -137,7 +144,8 @@ struct uvexec_cmd_s {
   int wait_error;   /* the exit status could not be had (UV_ECHILD) */
   int freed;        /* uvexec_cmd_free was called */
   unsigned handles; /* handles not yet through their close callback */
-  char *error;      /* message of the last error, owned */
+  char *error;      /* the last message, in messages; NULL: none now */
+  uvexec__message_t *messages; /* owned */
 
   /* Engines. */
   uv_process_t process; /* UVEXEC_ENGINE_UV */
@@ -167,10 +175,15 @@ static inline int uvexec__leads_group(const uvexec_cmd_t *cmd) {
 /* errors.c */
 int uvexec__set_error(uvexec_cmd_t *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void uvexec__clear_error(uvexec_cmd_t *cmd);
+void uvexec__free_messages(uvexec_cmd_t *cmd);
 void uvexec__set_start_error(uvexec_cmd_t *cmd, int err, const char *op,
                              const char *file);
 void uvexec__set_exit_error(uvexec_cmd_t *cmd);
 const char *uvexec__signal_text(int signum);
+
+/* spawn.c: the answer to a second start, with Go's words. */
+int uvexec__already_started(uvexec_cmd_t *cmd);
 
 /* cmd.c */
 int uvexec__check_config(const uvexec_cmd_t *cmd);

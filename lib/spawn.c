@@ -62,6 +62,11 @@ static int check_dir(uvexec_cmd_t *cmd) {
   return err;
 }
 
+int uvexec__already_started(uvexec_cmd_t *cmd) {
+  uvexec__set_error(cmd, "exec: already started");
+  return UV_EALREADY;
+}
+
 int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
   uvexec__spawn_plan_t plan;
   int child_fds[3], owned[3];
@@ -73,7 +78,7 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
   if (cmd->freed)
     return UV_EINVAL;
   if (cmd->state != UVEXEC__CONFIGURING)
-    return UV_EALREADY;
+    return uvexec__already_started(cmd);
   err = uvexec__check_config(cmd);
   if (err != 0) {
     uvexec__set_error(cmd, "exec: an output callback needs its stream left "
@@ -129,8 +134,7 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
   }
 
   cmd->state = UVEXEC__RUNNING;
-  free(cmd->error);
-  cmd->error = NULL;
+  uvexec__clear_error(cmd);
   uvexec__stdio_start(cmd);
   err = uvexec__control_start(cmd);
   if (err != 0) {

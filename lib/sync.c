@@ -11,7 +11,7 @@ int uvexec_run(uvexec_cmd_t *cmd) {
   if (cmd == NULL)
     return UV_EINVAL;
   if (cmd->state != UVEXEC__CONFIGURING)
-    return UV_EALREADY;
+    return uvexec__already_started(cmd);
   err = uv_loop_init(&loop);
   if (err != 0)
     return err;
@@ -43,7 +43,7 @@ int uvexec_output(uvexec_cmd_t *cmd) {
   if (cmd == NULL)
     return UV_EINVAL;
   if (cmd->state != UVEXEC__CONFIGURING)
-    return UV_EALREADY;
+    return uvexec__already_started(cmd);
   /* Callbacks still see the stream when it is captured; only another
    * destination (inherited, a caller's fd) conflicts. */
   if (cmd->out[0].kind != UVEXEC__IO_NULL &&
@@ -63,7 +63,7 @@ int uvexec_combined_output(uvexec_cmd_t *cmd) {
   if (cmd == NULL)
     return UV_EINVAL;
   if (cmd->state != UVEXEC__CONFIGURING)
-    return UV_EALREADY;
+    return uvexec__already_started(cmd);
   if (!unset(&cmd->out[0]))
     return already_set(cmd, "Stdout");
   if (!unset(&cmd->out[1]))

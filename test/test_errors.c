@@ -6,9 +6,12 @@
 #endif
 
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common.h"
+#include "internal.h"
 
 START_TEST(test_libuv_code_enoent) {
   ck_assert_str_eq(uvexec_err_name(UV_ENOENT), "ENOENT");
@@ -118,6 +121,113 @@ START_TEST(test_zero_is_static) {
 }
 END_TEST
 
+/* Signals are worded as Go words them on Linux, every one of them;
+ * real-time signals go by number. */
+START_TEST(test_signal_texts_as_go) {
+  static const struct {
+    int signum;
+    const char *text;
+  } go[] = {
+      {SIGHUP, "hangup"},
+      {SIGINT, "interrupt"},
+      {SIGQUIT, "quit"},
+      {SIGILL, "illegal instruction"},
+      {SIGTRAP, "trace/breakpoint trap"},
+      {SIGABRT, "aborted"},
+      {SIGBUS, "bus error"},
+      {SIGFPE, "floating point exception"},
+      {SIGKILL, "killed"},
+      {SIGUSR1, "user defined signal 1"},
+      {SIGSEGV, "segmentation fault"},
+      {SIGUSR2, "user defined signal 2"},
+      {SIGPIPE, "broken pipe"},
+      {SIGALRM, "alarm clock"},
+      {SIGTERM, "terminated"},
+      {SIGSTKFLT, "stack fault"},
+      {SIGCHLD, "child exited"},
+      {SIGCONT, "continued"},
+      {SIGSTOP, "stopped (signal)"},
+      {SIGTSTP, "stopped"},
+      {SIGTTIN, "stopped (tty input)"},
+      {SIGTTOU, "stopped (tty output)"},
+      {SIGURG, "urgent I/O condition"},
+      {SIGXCPU, "CPU time limit exceeded"},
+      {SIGXFSZ, "file size limit exceeded"},
+      {SIGVTALRM, "virtual timer expired"},
+      {SIGPROF, "profiling timer expired"},
+      {SIGWINCH, "window changed"},
+      {SIGIO, "I/O possible"},
+      {SIGPWR, "power failure"},
+      {SIGSYS, "bad system call"},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof(go) / sizeof(go[0]); i++) {
+    const char *text = uvexec__signal_text(go[i].signum);
+
+    ck_assert_msg(text != NULL && strcmp(text, go[i].text) == 0,
+                  "signal %d: \"%s\", Go says \"%s\"", go[i].signum,
+                  text != NULL ? text : "(none)", go[i].text);
+  }
+  ck_assert_ptr_null(uvexec__signal_text(SIGRTMIN + 2));
+}
+END_TEST
+
+/* A child killed by SIGSTKFLT reads "signal: stack fault" as in Go. */
+START_TEST(test_signal_text_reaches_message) {
+  char num[16];
+  uvexec_cmd_t *cmd;
+
+  snprintf(num, sizeof(num), "%d", SIGSTKFLT);
+  cmd = helper_cmd("kill-self", num, NULL);
+  ck_assert_int_eq(uvexec_run(cmd), UVEXEC_ESIGNALED);
+  ck_assert_str_eq(uvexec_cmd_error(cmd), "signal: stack fault");
+  uvexec_cmd_free(cmd);
+}
+END_TEST
+
+/* A message taken from uvexec_cmd_error() stays readable until the cmd is
+ * freed, however many messages come after it (ASan and valgrind check
+ * the reads). A second start says what Go says. */
+START_TEST(test_message_outlives_later_errors) {
+  uvexec_cmd_t *cmd = uvexec_command("uvexec-no-such-program", NULL);
+  const char *first, *second;
+
+  ck_assert_int_eq(uvexec_start(cmd, test_loop, NULL), UV_ENOENT);
+  first = uvexec_cmd_error(cmd);
+  ck_assert_ptr_nonnull(first);
+  ck_assert_int_eq(uvexec_start(cmd, test_loop, NULL), UV_EALREADY);
+  second = uvexec_cmd_error(cmd);
+  ck_assert_str_eq(second, "exec: already started");
+  ck_assert_int_eq(uvexec_run(cmd), UV_EALREADY);
+  ck_assert_str_eq(first, "exec: \"uvexec-no-such-program\": executable "
+                          "file not found in $PATH");
+  ck_assert_str_eq(second, "exec: already started");
+  uvexec_cmd_free(cmd);
+}
+END_TEST
+
+/* A second start of a running cmd is refused in Go's words and leaves the
+ * run alone: its done callback still comes, once, with its own message. */
+START_TEST(test_second_start_while_running) {
+  const char *refusal;
+  probe_t p;
+
+  probe_init(&p, helper_cmd("exit", "4", NULL));
+  probe_start(&p);
+  ck_assert_int_eq(uvexec_start(p.cmd, test_loop, probe_done_cb),
+                   UV_EALREADY);
+  refusal = uvexec_cmd_error(p.cmd);
+  ck_assert_str_eq(refusal, "exec: already started");
+  probe_wait(&p);
+  ck_assert_int_eq(p.done_calls, 1);
+  ck_assert_int_eq(p.status, UVEXEC_EEXIT);
+  ck_assert_str_eq(uvexec_cmd_error(p.cmd), "exit status 4");
+  ck_assert_str_eq(refusal, "exec: already started");
+  probe_free(&p);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("errors");
   ADD_TEST(s, test_libuv_code_enoent);
@@ -127,5 +237,9 @@ int main(void) {
   ADD_TEST(s, test_no_collision_with_libuv);
   ADD_TEST(s, test_unknown_codes);
   ADD_TEST(s, test_zero_is_static);
+  ADD_TEST(s, test_signal_texts_as_go);
+  ADD_TEST(s, test_signal_text_reaches_message);
+  ADD_TEST(s, test_message_outlives_later_errors);
+  ADD_TEST(s, test_second_start_while_running);
   return run_suite(s);
 }
