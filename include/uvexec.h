@@ -142,7 +142,9 @@ UVEXEC_EXTERN void *uvexec_cmd_data(const uvexec_cmd_t *cmd);
 
 /* uvexec_cmd_set_dir sets the child's working directory (Go's Cmd.Dir).
  * NULL or "" means the parent's. A directory that does not exist makes the
- * start fail with UV_ENOENT and a message naming it. */
+ * start fail with UV_ENOENT and a message naming it. When the child
+ * inherits the parent's environment, its PWD becomes dir made absolute
+ * (as Go sets it since 1.19), unless the cmd sets or unsets PWD itself. */
 UVEXEC_EXTERN int uvexec_cmd_set_dir(uvexec_cmd_t *cmd, const char *dir);
 
 /* uvexec_cmd_setenv sets name=value in the child's environment, which is

@@ -1,7 +1,9 @@
 /* The child's environment: the parent's (unless cleared) with the cmd's
  * settings applied, each name at most once, the last setting winning. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -95,46 +97,182 @@ static size_t name_len(const char *kv) {
   return eq != NULL ? (size_t)(eq - kv) : strlen(kv);
 }
 
-static int same_name(const char *kv, const char *other_kv) {
-  size_t n = name_len(kv);
+/* compare_names orders "NAME=value" strings (or bare names) by name. */
+static int compare_names(const char *a, size_t alen, const char *b,
+                         size_t blen) {
+  int c = memcmp(a, b, alen < blen ? alen : blen);
 
-  return n == name_len(other_kv) && memcmp(kv, other_kv, n) == 0;
+  if (c != 0)
+    return c;
+  return alen < blen ? -1 : alen > blen;
 }
 
-static int overridden(const uvexec_cmd_t *cmd, const char *kv) {
-  size_t i, n = name_len(kv);
+/* The parent's entries are sorted by name, and by position among equal
+ * names, so that duplicates and the cmd's overrides are found in
+ * O(n log n): with 10,000 inherited variables a quadratic scan blocked the
+ * loop for half a second at every start. */
+typedef struct {
+  const char *kv;
+  size_t len; /* of the name */
+  size_t pos; /* in environ */
+} sorted_t;
 
-  for (i = 0; i < cmd->env_count; i++)
-    if (strlen(cmd->env[i].name) == n && memcmp(cmd->env[i].name, kv, n) == 0)
+static int by_name_then_pos(const void *pa, const void *pb) {
+  const sorted_t *a = pa, *b = pb;
+  int c = compare_names(a->kv, a->len, b->kv, b->len);
+
+  if (c != 0)
+    return c;
+  return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static int by_entry_name(const void *pa, const void *pb) {
+  const uvexec__env_entry_t *const *a = pa, *const *b = pb;
+
+  return strcmp((*a)->name, (*b)->name);
+}
+
+/* set_by_cmd tells whether the cmd sets or unsets the name of kv (its
+ * entries sorted by name in byname). */
+static int set_by_cmd(uvexec__env_entry_t *const *byname, size_t count,
+                      const char *kv, size_t len) {
+  size_t lo = 0, hi = count;
+
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const char *name = byname[mid]->name;
+    int c = compare_names(kv, len, name, strlen(name));
+
+    if (c == 0)
       return 1;
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
   return 0;
 }
 
-/* later_duplicate tells whether environ holds kv's name again after index
- * i: the parent's own duplicates are resolved as getenv() users would not
- * expect but Go does, the last one winning. */
-static int later_duplicate(char **env, size_t i) {
-  size_t j;
+/* clean_path appends the lexically cleaned form of the absolute path
+ * path (Go's filepath.Clean: no ".", "..", or repeated '/') to out, which
+ * has room for strlen(path) + 1 bytes. */
+static void clean_path(const char *path, char *out) {
+  size_t n = 0;
 
-  for (j = i + 1; env[j] != NULL; j++)
-    if (same_name(env[i], env[j]))
-      return 1;
-  return 0;
+  while (*path != '\0') {
+    const char *seg = path, *end;
+    size_t len;
+
+    while (*seg == '/')
+      seg++;
+    end = strchr(seg, '/');
+    if (end == NULL)
+      end = seg + strlen(seg);
+    len = (size_t)(end - seg);
+    path = end;
+    if (len == 0 || (len == 1 && seg[0] == '.'))
+      continue;
+    if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+      while (n > 0 && out[n - 1] != '/')
+        n--;
+      if (n > 0)
+        n--; /* the '/' before the dropped segment */
+      continue;
+    }
+    out[n++] = '/';
+    memcpy(out + n, seg, len);
+    n += len;
+  }
+  if (n == 0)
+    out[n++] = '/';
+  out[n] = '\0';
+}
+
+/* pwd_for gives the child's PWD for dir: the absolute, cleaned path, as
+ * Go's filepath.Abs; NULL when it cannot be had (then PWD is left as it
+ * is). malloc'd. */
+static char *pwd_for(const char *dir) {
+  char *joined, *out;
+  size_t len;
+
+  if (dir[0] == '/') {
+    joined = strdup(dir);
+  } else {
+    char *cwd = getcwd(NULL, 0);
+
+    if (cwd == NULL)
+      return NULL;
+    len = strlen(cwd) + 1 + strlen(dir) + 1;
+    joined = malloc(len);
+    if (joined != NULL)
+      snprintf(joined, len, "%s/%s", cwd, dir);
+    free(cwd);
+  }
+  if (joined == NULL)
+    return NULL;
+  out = malloc(strlen(joined) + 2);
+  if (out != NULL)
+    clean_path(joined, out);
+  free(joined);
+  return out;
 }
 
 /* uvexec__env_build lays out the pointer array and the strings in one
- * malloc'd block, so the caller frees it with one free(). */
+ * malloc'd block, so the caller frees it with one free(). The parent's
+ * entries keep their order, each name at its last occurrence (as Go's
+ * dedupEnv keeps the later value); the cmd's settings follow. With a dir
+ * and the parent's environment, PWD names that dir, as Go sets it since
+ * 1.19, unless the cmd set or unset PWD itself. */
 int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp) {
   char **parent = cmd->env_cleared || environ == NULL ? NULL : environ;
-  size_t count = 0, bytes = 0, i, n = 0;
-  char **out, *strings;
+  size_t nparent = 0, count = 0, bytes = 0, i, n = 0;
+  uvexec__env_entry_t **byname = NULL;
+  sorted_t *sorted = NULL;
+  unsigned char *keep = NULL;
+  char **out = NULL, *strings, *pwd = NULL;
+  int err = UV_ENOMEM;
 
   *envp = NULL;
-  for (i = 0; parent != NULL && parent[i] != NULL; i++) {
-    if (overridden(cmd, parent[i]) || later_duplicate(parent, i))
-      continue;
-    count++;
-    bytes += strlen(parent[i]) + 1;
+  while (parent != NULL && parent[nparent] != NULL)
+    nparent++;
+
+  if (cmd->env_count > 0) {
+    byname = malloc(cmd->env_count * sizeof(*byname));
+    if (byname == NULL)
+      goto out;
+    for (i = 0; i < cmd->env_count; i++)
+      byname[i] = &cmd->env[i];
+    qsort(byname, cmd->env_count, sizeof(*byname), by_entry_name);
+  }
+  if (cmd->dir != NULL && parent != NULL &&
+      !set_by_cmd(byname, cmd->env_count, "PWD", 3))
+    pwd = pwd_for(cmd->dir);
+
+  if (nparent > 0) {
+    sorted = malloc(nparent * sizeof(*sorted));
+    keep = calloc(nparent, 1);
+    if (sorted == NULL || keep == NULL)
+      goto out;
+    for (i = 0; i < nparent; i++) {
+      sorted[i].kv = parent[i];
+      sorted[i].len = name_len(parent[i]);
+      sorted[i].pos = i;
+    }
+    qsort(sorted, nparent, sizeof(*sorted), by_name_then_pos);
+    for (i = 0; i < nparent; i++) {
+      const sorted_t *e = &sorted[i];
+
+      if (i + 1 < nparent && compare_names(e->kv, e->len, sorted[i + 1].kv,
+                                           sorted[i + 1].len) == 0)
+        continue; /* a later duplicate wins */
+      if (set_by_cmd(byname, cmd->env_count, e->kv, e->len))
+        continue;
+      if (pwd != NULL && compare_names(e->kv, e->len, "PWD", 3) == 0)
+        continue;
+      keep[e->pos] = 1;
+      count++;
+      bytes += strlen(e->kv) + 1;
+    }
   }
   for (i = 0; i < cmd->env_count; i++) {
     if (cmd->env[i].value == NULL)
@@ -142,16 +280,20 @@ int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp) {
     count++;
     bytes += strlen(cmd->env[i].name) + 1 + strlen(cmd->env[i].value) + 1;
   }
+  if (pwd != NULL) {
+    count++;
+    bytes += 4 + strlen(pwd) + 1;
+  }
 
   out = malloc((count + 1) * sizeof(*out) + bytes);
   if (out == NULL)
-    return UV_ENOMEM;
+    goto out;
   strings = (char *)(out + count + 1);
 
-  for (i = 0; parent != NULL && parent[i] != NULL; i++) {
+  for (i = 0; i < nparent; i++) {
     size_t len;
 
-    if (overridden(cmd, parent[i]) || later_duplicate(parent, i))
+    if (!keep[i])
       continue;
     len = strlen(parent[i]) + 1;
     memcpy(strings, parent[i], len);
@@ -171,9 +313,21 @@ int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp) {
     out[n++] = strings;
     strings += nlen + 1 + vlen + 1;
   }
+  if (pwd != NULL) {
+    memcpy(strings, "PWD=", 4);
+    memcpy(strings + 4, pwd, strlen(pwd) + 1);
+    out[n++] = strings;
+  }
   out[n] = NULL;
   *envp = out;
-  return 0;
+  err = 0;
+
+out:
+  free(byname);
+  free(sorted);
+  free(keep);
+  free(pwd);
+  return err;
 }
 
 const char *uvexec__env_lookup(char *const *envp, const char *name) {

@@ -13,6 +13,8 @@
 
 #include "common.h"
 
+extern char **environ;
+
 /* run_to_done starts cmd with stdout captured and waits for it. */
 static int run_to_done(uvexec_cmd_t *cmd) {
   probe_t p;
@@ -315,6 +317,138 @@ START_TEST(test_bad_names_are_einval) {
 }
 END_TEST
 
+/* ---- PWD follows the dir (Go since 1.19) --------------------------------- */
+
+/* pwd_of runs env-get PWD in dir (with the parent's environment unless
+ * clear) and returns its output, malloc'd; NULL when PWD was unset. */
+static char *pwd_of(const char *dir, int clear, const char *set,
+                    int unset) {
+  uvexec_cmd_t *cmd = helper_cmd("env-get", "PWD", NULL);
+  const char *out;
+  char *copy = NULL;
+  int status;
+
+  if (clear)
+    ck_assert_int_eq(uvexec_cmd_clearenv(cmd), 0);
+  if (set != NULL)
+    ck_assert_int_eq(uvexec_cmd_setenv(cmd, "PWD", set), 0);
+  if (unset)
+    ck_assert_int_eq(uvexec_cmd_unsetenv(cmd, "PWD"), 0);
+  ck_assert_int_eq(uvexec_cmd_set_dir(cmd, dir), 0);
+  status = run_to_done(cmd);
+  out = uvexec_stdout_data(cmd, NULL);
+  if (status == 0)
+    copy = strdup(out);
+  else
+    ck_assert_int_eq(uvexec_exit_code(cmd), 1);
+  uvexec_cmd_free(cmd);
+  return copy;
+}
+
+START_TEST(test_pwd_follows_dir) {
+  char cwd[4096], want[4200], *got;
+  const char *old = getenv("PWD");
+  char *saved = old != NULL ? strdup(old) : NULL;
+
+  ck_assert_int_eq(setenv("PWD", "/somewhere/else", 1), 0);
+  got = pwd_of("/tmp", 0, NULL, 0);
+  ck_assert_str_eq(got, "/tmp\n");
+  free(got);
+
+  /* Cleaned as filepath.Abs cleans it. */
+  got = pwd_of("/tmp/../tmp/./", 0, NULL, 0);
+  ck_assert_str_eq(got, "/tmp\n");
+  free(got);
+  got = pwd_of("//", 0, NULL, 0);
+  ck_assert_str_eq(got, "/\n");
+  free(got);
+
+  /* A relative dir is made absolute against the parent's directory. */
+  ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+  got = pwd_of(".", 0, NULL, 0);
+  snprintf(want, sizeof(want), "%s\n", cwd);
+  ck_assert_str_eq(got, want);
+  free(got);
+  if (saved != NULL)
+    setenv("PWD", saved, 1);
+  else
+    forget("PWD");
+  free(saved);
+}
+END_TEST
+
+/* The cmd's own word on PWD wins, and an environment the cmd built from
+ * nothing gets no PWD it did not ask for. */
+START_TEST(test_pwd_left_to_the_cmd) {
+  char *got;
+
+  got = pwd_of("/tmp", 0, "/mine", 0);
+  ck_assert_str_eq(got, "/mine\n");
+  free(got);
+  ck_assert_ptr_null(pwd_of("/tmp", 0, NULL, 1));
+  ck_assert_ptr_null(pwd_of("/tmp", 1, NULL, 0));
+}
+END_TEST
+
+/* ---- a large inherited environment ---------------------------------------- */
+
+/* 10,000 inherited variables with duplicates among them: each name
+ * reaches the child once, with its last value, in the parent's order;
+ * the cmd's settings replace and remove names as for a small one. */
+START_TEST(test_large_environment_deduplicated) {
+  enum { N = 10000 };
+  char **saved = environ, **env;
+  uvexec_cmd_t *cmd;
+  const char *out, *line;
+  int i, own = 0, lines = 0, status;
+
+  /* The test's own environment first (UVEXEC_ENGINE and the helper's
+   * path are read from it), then the large part. */
+  while (saved[own] != NULL)
+    own++;
+  env = calloc((size_t)own + N + 3, sizeof(*env));
+  ck_assert_ptr_nonnull(env);
+  for (i = 0; i < own; i++)
+    env[i] = strdup(saved[i]);
+  for (i = 0; i < N; i++) {
+    env[own + i] = malloc(32);
+    /* Names repeat every 5,000: the second half's values must win. */
+    snprintf(env[own + i], 32, "UVX_%d=%d", i % (N / 2), i);
+  }
+  env[own + N] = strdup("UVX_GONE=1");
+  env[own + N + 1] = strdup("UVX_SET=old");
+  environ = env;
+
+  cmd = helper_cmd("env", NULL);
+  ck_assert_int_eq(uvexec_cmd_unsetenv(cmd, "UVX_GONE"), 0);
+  ck_assert_int_eq(uvexec_cmd_setenv(cmd, "UVX_SET", "new"), 0);
+  status = run_to_done(cmd);
+  environ = saved;
+  ck_assert_int_eq(status, 0);
+
+  out = uvexec_stdout_data(cmd, NULL);
+  for (line = out; *line != '\0'; line = strchr(line, '\n') + 1) {
+    int name, value;
+
+    ck_assert_ptr_nonnull(strchr(line, '\n'));
+    if (sscanf(line, "UVX_%d=%d", &name, &value) == 2) {
+      /* In the parent's order: the surviving values are N/2 .. N-1. */
+      ck_assert_int_eq(value, N / 2 + lines);
+      ck_assert_int_eq(name, value % (N / 2));
+      lines++;
+    }
+  }
+  ck_assert_int_eq(lines, N / 2);
+  ck_assert_ptr_null(strstr(out, "UVX_GONE="));
+  ck_assert_ptr_nonnull(strstr(out, "\nUVX_SET=new\n"));
+  ck_assert_ptr_null(strstr(out, "UVX_SET=old"));
+  uvexec_cmd_free(cmd);
+  for (i = 0; i < own + N + 2; i++)
+    free(env[i]);
+  free(env);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("env");
   ADD_TEST(s, test_inherited_by_default);
@@ -330,5 +464,8 @@ int main(void) {
   ADD_TEST(s, test_clearenv_bare_name_not_found);
   ADD_TEST(s, test_lookup_uses_child_path);
   ADD_TEST(s, test_bad_names_are_einval);
+  ADD_TEST(s, test_pwd_follows_dir);
+  ADD_TEST(s, test_pwd_left_to_the_cmd);
+  ADD_TEST(s, test_large_environment_deduplicated);
   return run_suite(s);
 }
