@@ -58,9 +58,10 @@ static void on_delay(uv_timer_t *timer) {
   uvexec__maybe_done(cmd);
 }
 
-/* arm_delay starts the wait delay unless it already runs. */
-static void arm_delay(uvexec_cmd_t *cmd, uint64_t ms) {
-  if (cmd->delay_timer_open)
+/* arm_delay starts the wait delay unless it already runs; with cut, it
+ * also cuts a running delay short to ms. */
+static void arm_delay(uvexec_cmd_t *cmd, uint64_t ms, int cut) {
+  if (cmd->delay_timer_open && !cut)
     return;
   if (open_timer(cmd, &cmd->delay_timer, &cmd->delay_timer_open) != 0)
     return;
@@ -101,10 +102,12 @@ void uvexec__control_stop(uvexec_cmd_t *cmd, int reason) {
   if (!cmd->exited) {
     uvexec__signal_child(cmd, cmd->cancel_signal);
     if (cmd->wait_delay_ms > 0)
-      arm_delay(cmd, cmd->wait_delay_ms);
-  } else if (!cmd->delay_timer_open) {
-    /* Exited already, pipes still open: close them on the next turn. */
-    arm_delay(cmd, 0);
+      arm_delay(cmd, cmd->wait_delay_ms, 0);
+  } else {
+    /* Exited already, pipes still open (a grandchild holds them): close
+     * them on the next turn, also when the wait delay after the exit was
+     * already counting down. */
+    arm_delay(cmd, 0, 1);
   }
 }
 
@@ -117,7 +120,7 @@ int uvexec__control_on_exit(uvexec_cmd_t *cmd) {
   if (cmd->stop_reason != 0 && cmd->wait_delay_ms == 0)
     return end_readers(cmd); /* the caller's maybe_done follows */
   if (cmd->wait_delay_ms > 0)
-    arm_delay(cmd, cmd->wait_delay_ms);
+    arm_delay(cmd, cmd->wait_delay_ms, 0);
   return 0;
 }
 

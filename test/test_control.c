@@ -511,6 +511,37 @@ START_TEST(test_cancel_after_exit_pipe_held) {
 }
 END_TEST
 
+/* The same with a long wait delay already counting down after the exit:
+ * the cancel cuts it short instead of waiting it out. */
+START_TEST(test_cancel_after_exit_cuts_wait_delay) {
+  probe_t p;
+  uint64_t t0;
+  pid_t grandchild;
+
+  probe_init(&p, shell("sleep 30 & echo $!"));
+  ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_cmd_set_wait_delay(p.cmd, 60000), 0);
+  probe_watch_stdout(&p);
+  probe_start(&p);
+  probe_wait_text(&p, "\n");
+  grandchild = first_number(p.out.data);
+  wait_for_exit(p.cmd);
+  ck_assert_int_eq(p.done_calls, 0);
+
+  t0 = now_ms();
+  ck_assert_int_eq(uvexec_cancel(p.cmd), 0);
+  probe_wait(&p);
+  ck_assert_msg(now_ms() - t0 < 10000,
+                "done %llu ms after the cancel: the 60 s wait delay was "
+                "waited out",
+                (unsigned long long)(now_ms() - t0));
+  ck_assert_int_eq(p.status, UV_ECANCELED);
+  ck_assert_int_eq(p.out_eof, 1);
+  kill_leftover(grandchild);
+  probe_free(&p);
+}
+END_TEST
+
 /* Freeing a cmd while its wait delay runs: the child is killed and reaped
  * at once, no callback comes, and the loop does not wait out the delay. */
 START_TEST(test_free_during_wait_delay_after_cancel) {
@@ -875,6 +906,7 @@ int main(void) {
   ADD_TEST(s, test_timeout_no_wait_delay_grandchild);
   ADD_TEST(s, test_cancel_no_wait_delay_grandchild);
   ADD_TEST(s, test_cancel_after_exit_pipe_held);
+  ADD_TEST(s, test_cancel_after_exit_cuts_wait_delay);
   ADD_TEST(s, test_free_during_wait_delay_after_cancel);
   ADD_TEST(s, test_free_during_wait_delay_after_exit);
   ADD_TEST(s, test_new_session_timeout_kills_group);
