@@ -340,7 +340,10 @@ UVEXEC_EXTERN int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop,
 
 /* uvexec_run starts cmd on a private loop and waits for it (Go's
  * Cmd.Run). It returns the done status, or the start error. Callable from
- * any thread; it never touches the caller's loops. */
+ * any thread; it never touches the caller's loops. A program running with
+ * fd 0, 1 or 2 closed may call it: for the duration of the call
+ * /dev/null fills the hole (so the loop's own fds stay above 2), and it
+ * is closed again before the call returns. */
 UVEXEC_EXTERN int uvexec_run(uvexec_cmd_t *cmd);
 
 /* uvexec_output is uvexec_run with stdout captured (Go's Cmd.Output).

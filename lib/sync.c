@@ -2,16 +2,47 @@
  * loop. Each call makes its own loop and closes it before it returns, so
  * it may run on any thread, many at once, and never touches the caller's
  * loops or libuv's default loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "internal.h"
 
-int uvexec_run(uvexec_cmd_t *cmd) {
+/* fill_std_holes puts /dev/null on whichever of fds 0, 1 and 2 the
+ * program has closed, for the duration of the call. Otherwise the private
+ * loop's own fds (epoll, its signal pipe) would land there, and libuv 1.44
+ * aborts when it closes an fd below 3 (and a child given "the parent's
+ * stdout" would get the loop's epoll fd). held[i] is the fd put there, or
+ * -1. */
+static void fill_std_holes(int held[3]) {
+  int fd;
+
+  for (fd = 0; fd < 3; fd++) {
+    held[fd] = -1;
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+      continue;
+    /* The lowest free number is taken, which is fd itself, as long as no
+     * other thread opens one in between; a stray number is given back. */
+    held[fd] = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (held[fd] >= 0 && held[fd] != fd) {
+      close(held[fd]);
+      held[fd] = -1;
+    }
+  }
+}
+
+static void unfill_std_holes(const int held[3]) {
+  int fd;
+
+  for (fd = 0; fd < 3; fd++)
+    if (held[fd] >= 0)
+      close(held[fd]);
+}
+
+static int run_on_private_loop(uvexec_cmd_t *cmd) {
   uv_loop_t loop;
   int err, close_err;
 
-  if (cmd == NULL)
-    return UV_EINVAL;
-  if (cmd->state != UVEXEC__CONFIGURING)
-    return uvexec__already_started(cmd);
   err = uv_loop_init(&loop);
   if (err != 0)
     return err;
@@ -27,6 +58,19 @@ int uvexec_run(uvexec_cmd_t *cmd) {
   if (close_err != 0)
     return close_err;
   return cmd->status;
+}
+
+int uvexec_run(uvexec_cmd_t *cmd) {
+  int held[3], err;
+
+  if (cmd == NULL)
+    return UV_EINVAL;
+  if (cmd->state != UVEXEC__CONFIGURING)
+    return uvexec__already_started(cmd);
+  fill_std_holes(held);
+  err = run_on_private_loop(cmd);
+  unfill_std_holes(held);
+  return err;
 }
 
 /* unset tells whether the caller left a stream at its default. */

@@ -492,6 +492,63 @@ START_TEST(test_run_inside_a_callback) {
 }
 END_TEST
 
+/* ---- closed standard fds ---------------------------------------------- */
+
+/* A program may run with fd 0, 1 or 2 closed (a daemon, a test harness):
+ * the facade must neither abort (libuv 1.44 asserts when it closes one of
+ * its own fds below 3) nor hand the child one of its loop's fds, and the
+ * holes are there again afterwards. */
+static void run_with_closed(const int *closed, int n) {
+  int saved[3] = {-1, -1, -1}, i, fds;
+  const char *out;
+  uvexec_cmd_t *cmd;
+  size_t len;
+
+  for (i = 0; i < n; i++) {
+    saved[i] = fcntl(closed[i], F_DUPFD_CLOEXEC, 100);
+    ck_assert_int_ge(saved[i], 0);
+    close(closed[i]);
+  }
+  fds = count_open_fds();
+
+  cmd = helper_cmd("cat", NULL);
+  ck_assert_int_eq(uvexec_cmd_set_stdin(cmd, "through\n", 8), 0);
+  ck_assert_int_eq(uvexec_output(cmd), 0);
+  out = uvexec_stdout_data(cmd, &len);
+  ck_assert_str_eq(out, "through\n");
+  uvexec_cmd_free(cmd);
+
+  /* The child's stdin is what it was given (/dev/null by default),
+   * never one of the loop's fds. */
+  cmd = helper_cmd("fd-link", "1", "0", NULL);
+  ck_assert_int_eq(uvexec_output(cmd), 0);
+  out = uvexec_stdout_data(cmd, &len);
+  ck_assert_str_eq(out, "/dev/null\n");
+  uvexec_cmd_free(cmd);
+
+  for (i = 0; i < n; i++) {
+    ck_assert_int_eq(fcntl(closed[i], F_GETFD), -1);
+    ck_assert_int_eq(errno, EBADF);
+  }
+  ck_assert_int_eq(count_open_fds(), fds);
+  for (i = 0; i < n; i++) {
+    ck_assert_int_eq(dup2(saved[i], closed[i]), closed[i]);
+    close(saved[i]);
+  }
+}
+
+START_TEST(test_run_with_stdin_closed) {
+  static const int closed[] = {0};
+  run_with_closed(closed, 1);
+}
+END_TEST
+
+START_TEST(test_run_with_all_std_fds_closed) {
+  static const int closed[] = {0, 1, 2};
+  run_with_closed(closed, 3);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("sync");
   ADD_TEST(s, test_run_success);
@@ -513,5 +570,7 @@ int main(void) {
   ADD_TEST(s, test_sequential_runs_leak_nothing);
   ADD_TEST(s, test_run_leaves_other_loops_alone);
   ADD_TEST(s, test_run_inside_a_callback);
+  ADD_TEST(s, test_run_with_stdin_closed);
+  ADD_TEST(s, test_run_with_all_std_fds_closed);
   return run_suite(s);
 }
