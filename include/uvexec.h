@@ -334,7 +334,15 @@ UVEXEC_EXTERN int uvexec_cmd_set_engine(uvexec_cmd_t *cmd,
  * program or directory that does not exist, UV_EACCES for one that is not
  * executable (or a directory), UVEXEC_EDOT, UVEXEC_ENOEXEC, UV_EINVAL for
  * a bad configuration, UV_EALREADY ("exec: already started") when cmd
- * was started before. uvexec_cmd_error() names the file. */
+ * was started before. uvexec_cmd_error() names the file.
+ *
+ * One exception to "nothing is left open", on the uv engine only: when
+ * uv_spawn() itself fails after uvexec's own checks passed (the program
+ * or its directory changed in between, a noexec mount, no memory or fds
+ * in libuv's fork), libuv has already registered its process handle on
+ * loop, and the handle finishes closing on the loop's next turn: run
+ * the loop once (uv_run(loop, UV_RUN_NOWAIT)) before uv_loop_close().
+ * uvexec_run() does that itself. */
 UVEXEC_EXTERN int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop,
                                uvexec_done_cb done_cb);
 
