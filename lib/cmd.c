@@ -273,7 +273,7 @@ int uvexec_cmd_stdin_fd(uvexec_cmd_t *cmd, int fd) {
 }
 
 int uvexec_cmd_set_stdin(uvexec_cmd_t *cmd, const void *data, size_t len) {
-  uvexec__buf_t copy = {NULL, 0, 0};
+  uvexec__buf_t copy = {NULL, 0, 0, 0};
   int err;
 
   GUARD_CONFIG(cmd);

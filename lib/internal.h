@@ -28,6 +28,7 @@ typedef struct {
   char *base;
   size_t len;
   size_t cap; /* bytes allocated at base, the NUL included */
+  int mapped; /* base is a mapping of its own (large buffers) */
 } uvexec__buf_t;
 
 int uvexec__buf_append(uvexec__buf_t *buf, const void *data, size_t len);
@@ -36,6 +37,8 @@ char *uvexec__buf_reserve(uvexec__buf_t *buf, size_t want, size_t *avail);
 /* Records n bytes written into the tail handed out by reserve. */
 void uvexec__buf_commit(uvexec__buf_t *buf, size_t n);
 void uvexec__buf_consume(uvexec__buf_t *buf, size_t n);
+/* Gives back the capacity beyond the data (and its NUL). */
+void uvexec__buf_shrink(uvexec__buf_t *buf);
 void uvexec__buf_free(uvexec__buf_t *buf);
 
 /* ---- child stdio ---------------------------------------------------------- */
@@ -49,6 +52,8 @@ typedef enum {
   UVEXEC__IO_FD        /* a caller's fd */
 } uvexec__io_kind_t;
 
+typedef struct uvexec__loop_share_s uvexec__loop_share_t;
+
 /* A stream the parent reads (the child's stdout or stderr). */
 typedef struct {
   uvexec__io_kind_t kind;
@@ -60,7 +65,8 @@ typedef struct {
   uvexec__buf_t line;     /* the incomplete line for line_cb, owned */
   int piece_ended;        /* the last bytes fed ended a full-bound piece */
   int capture_full;       /* the output limit was reached */
-  size_t prefaulted;      /* buf's bytes below this were faulted in */
+  int busy;               /* a fast producer: read straight into buf */
+  uvexec__loop_share_t *share; /* what the loop's streams share (read.c) */
   int fd;                 /* parent's end of the pipe, -1 when closed */
   uv_poll_t poll;
   int polling; /* poll is initialized and not yet closed */
@@ -196,13 +202,17 @@ void uvexec__handle_closed(uvexec_cmd_t *cmd);
 int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp);
 const char *uvexec__env_lookup(char *const *envp, const char *name);
 
-/* stdio.c */
+/* stdio.c: the pipes, and writing the child's stdin. */
 int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3], int owned[3]);
 int uvexec__stdio_start(uvexec_cmd_t *cmd);
 void uvexec__stdio_abort(uvexec_cmd_t *cmd);
+void uvexec__poll_stop(uv_poll_t *poll, int *polling, int *fd);
+void uvexec__writer_shutdown(uvexec_cmd_t *cmd);
+
+/* read.c: reading the child's stdout and stderr. */
+int uvexec__reader_start(uvexec_cmd_t *cmd, uvexec__reader_t *r);
 void uvexec__reader_abandon(uvexec__reader_t *r);
 int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r);
-void uvexec__writer_shutdown(uvexec_cmd_t *cmd);
 int uvexec__readers_open(const uvexec_cmd_t *cmd);
 
 /* lines.c */

@@ -6,9 +6,8 @@
  * the engine's dup2 onto 0, 1 and 2; the parent's ends are close-on-exec,
  * so no other child ever sees them.
  *
- * The parent drives its ends with uv_poll_t and plain read()/write():
- * reads go straight into the capture buffer's free tail, and writes are
- * made with SIGPIPE blocked for the calling thread only, so a child that
+ * The parent drives its ends with uv_poll_t and plain read()/write(): the
+ * reading is read.c's, and writes are made with SIGPIPE blocked for the calling thread only, so a child that
  * stops reading gives EPIPE, never a signal, whatever the application did
  * with SIGPIPE's disposition (which uvexec never changes). */
 #include <errno.h>
@@ -17,24 +16,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
-
-/* How much one read asks for, and how many reads one wake-up may do: a
- * busy stream yields the loop to timers and other handles after every
- * read instead of draining a fast producer while a timer waits (with 50
- * streaming children, 4 reads a wake-up made a 1 ms timer's p99 2.6-3.3 ms,
- * 1 read keeps it near 1 ms at the same throughput). */
-#define READ_CHUNK (256 * 1024)
-#define READS_PER_WAKEUP 1
-#define CAPTURE_PIPE_SIZE (1024 * 1024)
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
 
 static void close_fd(int *fd) {
   if (*fd >= 0) {
@@ -47,9 +32,9 @@ static void on_poll_closed(uv_handle_t *handle) {
   uvexec__handle_closed(handle->data);
 }
 
-/* stop_poll closes the watcher (libuv removes the fd from epoll at once)
- * and then the fd. */
-static void stop_poll(uv_poll_t *poll, int *polling, int *fd) {
+/* uvexec__poll_stop closes the watcher (libuv removes the fd from epoll
+ * at once) and then the fd. */
+void uvexec__poll_stop(uv_poll_t *poll, int *polling, int *fd) {
   if (*polling) {
     uv_close((uv_handle_t *)poll, on_poll_closed);
     *polling = 0;
@@ -103,10 +88,6 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
       child_fds[i + 1] = p[1];
       owned[i + 1] = 1;
       r->fd = p[0];
-      /* A larger pipe for a captured stream means fewer wake-ups and
-       * fewer reads for the same bytes; failing to grow it is harmless. */
-      if (r->capture)
-        (void)fcntl(r->fd, F_SETPIPE_SZ, CAPTURE_PIPE_SIZE);
     } else if (r->kind == UVEXEC__IO_INHERIT) {
       child_fds[i + 1] = i + 1;
     } else if (r->kind == UVEXEC__IO_FD) {
@@ -131,162 +112,6 @@ void uvexec__stdio_abort(uvexec_cmd_t *cmd) {
   close_fd(&cmd->out[1].fd);
 }
 
-int uvexec__readers_open(const uvexec_cmd_t *cmd) {
-  int i, n = 0;
-
-  for (i = 0; i < 2; i++)
-    if (cmd->out[i].fd >= 0 && !cmd->out[i].eof)
-      n++;
-  return n;
-}
-
-/* ---- reading ----------------------------------------------------------- */
-
-void uvexec__reader_abandon(uvexec__reader_t *r) {
-  stop_poll(&r->poll, &r->polling, &r->fd);
-  r->eof = 1;
-}
-
-/* deliver hands n new bytes to the callbacks. It returns non-zero when the
- * cmd was freed or the stream abandoned meanwhile, so the caller stops. */
-static int deliver(uvexec_cmd_t *cmd, uvexec__reader_t *r, const char *data,
-                   size_t n) {
-  if (r->data_cb != NULL) {
-    r->data_cb(cmd, data, n);
-    if (cmd->freed || r->eof)
-      return 1;
-  }
-  if (r->line_cb != NULL) {
-    uvexec__lines_feed(cmd, r, data, n);
-    if (cmd->freed || r->eof)
-      return 1;
-  }
-  return 0;
-}
-
-/* uvexec__reader_end ends a stream, at its end of file or cut short by
- * the wait delay or a stop: the last partial line, then the len == 0 call.
- * The watcher is closed first, so cmd's memory outlives any
- * uvexec_cmd_free() made by the callbacks. Non-zero when cmd was freed. */
-int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
-  if (r->eof)
-    return cmd->freed;
-  uvexec__reader_abandon(r);
-  if (r->line_cb != NULL) {
-    uvexec__lines_flush(cmd, r);
-    if (cmd->freed)
-      return 1;
-  }
-  if (r->data_cb != NULL) {
-    r->data_cb(cmd, "", 0);
-    if (cmd->freed)
-      return 1;
-  }
-  return 0;
-}
-
-static void reader_eof(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
-  if (!uvexec__reader_end(cmd, r))
-    uvexec__maybe_done(cmd);
-}
-
-/* keep_captured applies the output limit to n bytes just read into the
- * capture buffer, and returns how many of them stay. */
-static size_t keep_captured(uvexec_cmd_t *cmd, uvexec__reader_t *r,
-                            size_t n) {
-  size_t room;
-
-  if (cmd->output_limit == 0 || r->buf.len + n <= cmd->output_limit) {
-    uvexec__buf_commit(&r->buf, n);
-    return n;
-  }
-  room = cmd->output_limit > r->buf.len ? cmd->output_limit - r->buf.len : 0;
-  uvexec__buf_commit(&r->buf, room);
-  r->capture_full = 1;
-  uvexec__control_stop(cmd, UV_ENOBUFS);
-  return room;
-}
-
-/* prefault touches the capture buffer's pages that the next read may
- * fill, before the read. read() into pages never touched takes its page
- * faults while it holds the pipe's lock, and the writer then spins on that
- * lock instead of filling the pipe: faulting them in first lets both run
- * at once (measured: capture from 0.99x to about 1.4x a plain 64 KiB read
- * loop). A kernel without MADV_POPULATE_WRITE just faults as before. */
-static void prefault(uvexec__reader_t *r, size_t avail) {
-  size_t page = (size_t)sysconf(_SC_PAGESIZE), want, end;
-  uintptr_t from, to;
-
-  want = avail < CAPTURE_PIPE_SIZE ? avail : CAPTURE_PIPE_SIZE;
-  end = r->buf.len + want;
-  if (end <= r->prefaulted)
-    return;
-  from = (uintptr_t)r->buf.base +
-         (r->prefaulted > r->buf.len ? r->prefaulted : r->buf.len);
-  from = (from + page - 1) & ~(uintptr_t)(page - 1);
-  to = ((uintptr_t)r->buf.base + end) & ~(uintptr_t)(page - 1);
-  if (to > from)
-    (void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
-  r->prefaulted = end;
-}
-
-static void on_readable(uv_poll_t *handle, int status, int events) {
-  uvexec_cmd_t *cmd = handle->data;
-  uvexec__reader_t *r = handle == &cmd->out[0].poll ? &cmd->out[0]
-                                                      : &cmd->out[1];
-  int round;
-
-  (void)status;
-  (void)events;
-  /* An error on the watcher is followed by read()'s own answer below. */
-  for (round = 0; round < READS_PER_WAKEUP; round++) {
-    size_t avail, start;
-    char *tail;
-    ssize_t n;
-
-    /* Without capture the buffer is scratch space, reused for every read;
-     * past the output limit the tail is read into and dropped. */
-    if (!r->capture)
-      r->buf.len = 0;
-    start = r->buf.len;
-    tail = uvexec__buf_reserve(&r->buf, READ_CHUNK, &avail);
-    if (tail == NULL) {
-      cmd->io_error = UV_ENOMEM;
-      reader_eof(cmd, r);
-      return;
-    }
-    if (r->capture && !r->capture_full)
-      prefault(r, avail);
-
-    do
-      n = read(r->fd, tail, avail);
-    while (n < 0 && errno == EINTR);
-
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      return;
-    if (n <= 0) {
-      if (n < 0)
-        cmd->io_error = -errno;
-      reader_eof(cmd, r);
-      return;
-    }
-
-    if (!r->capture) {
-      uvexec__buf_commit(&r->buf, (size_t)n);
-    } else if (r->capture_full) {
-      /* Past the limit the bytes are read only to be dropped; the read ran
-       * over the captured data's NUL, so put it back. */
-      r->buf.base[r->buf.len] = '\0';
-      continue;
-    } else {
-      n = (ssize_t)keep_captured(cmd, r, (size_t)n);
-      if (n == 0)
-        continue;
-    }
-    if (deliver(cmd, r, r->buf.base + start, (size_t)n))
-      return;
-  }
-}
 
 /* ---- writing ----------------------------------------------------------- */
 
@@ -321,7 +146,7 @@ static ssize_t write_quietly(int fd, const void *data, size_t len) {
 }
 
 static void writer_close(uvexec_cmd_t *cmd) {
-  stop_poll(&cmd->in.poll, &cmd->in.polling, &cmd->in.fd);
+  uvexec__poll_stop(&cmd->in.poll, &cmd->in.polling, &cmd->in.fd);
 }
 
 void uvexec__writer_shutdown(uvexec_cmd_t *cmd) {
@@ -468,11 +293,7 @@ int uvexec__stdio_start(uvexec_cmd_t *cmd) {
 
     if (r->fd < 0)
       continue;
-    err = watch(cmd, &r->poll, r->fd);
-    if (err == 0) {
-      r->polling = 1;
-      err = uv_poll_start(&r->poll, UV_READABLE, on_readable);
-    }
+    err = uvexec__reader_start(cmd, r);
     if (err != 0) {
       cmd->io_error = err;
       uvexec__reader_abandon(r);

@@ -339,6 +339,32 @@ static int cmd_pid(void) {
   return 0;
 }
 
+/* ---- for the benchmark --------------------------------------------------- */
+
+/* lines BYTES: BYTES bytes of 64-byte lines (63 'l' and '\n'), written in
+ * 64 KiB blocks, as fast as the reader takes them. */
+static int cmd_lines(long bytes) {
+  static char block[65536];
+  size_t i;
+
+  for (i = 0; i < sizeof block; i++)
+    block[i] = (i % 64) == 63 ? '\n' : 'l';
+  while (bytes > 0) {
+    size_t n = bytes < (long)sizeof block ? (size_t)bytes : sizeof block;
+    write_all(1, block, n);
+    bytes -= (long)n;
+  }
+  return 0;
+}
+
+/* echo-sleep TEXT MS: TEXT and '\n' on stdout, then live MS ms more. */
+static int cmd_echo_sleep(const char *text, long ms) {
+  write_str(1, text);
+  write_str(1, "\n");
+  sleep_ms(ms);
+  return 0;
+}
+
 #define NEED(n)                                                               \
   do {                                                                        \
     if (argc < (n))                                                           \
@@ -379,6 +405,14 @@ int main(int argc, char **argv) {
   }
   if (strcmp(sub, "fds") == 0)
     return cmd_fds();
+  if (strcmp(sub, "lines") == 0) {
+    NEED(1);
+    return cmd_lines(parse_long(argv[0], "lines: bad count"));
+  }
+  if (strcmp(sub, "echo-sleep") == 0) {
+    NEED(2);
+    return cmd_echo_sleep(argv[0], parse_long(argv[1], "echo-sleep: bad ms"));
+  }
   if (strcmp(sub, "ignore-term") == 0)
     return cmd_ignore_term();
   if (strcmp(sub, "handle-term") == 0)
