@@ -86,7 +86,16 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
   for (i = 0; i < count; i++) {
     int fd = i < 3 ? plan->fds[i] : plan->extra[i - 3];
 
-    if (fd < 0) {
+    if (fd == UVEXEC__FD_TTY) {
+      /* After the setsid() of POSIX_SPAWN_SETSID (glibc runs it before
+       * the file actions), opening the terminal without O_NOCTTY makes it
+       * the controlling one. fd 0 comes first and is the terminal. */
+      if (i == 0)
+        err = posix_spawn_file_actions_addopen(&actions, 0, plan->tty,
+                                               O_RDWR, 0);
+      else
+        err = posix_spawn_file_actions_adddup2(&actions, 0, (int)i);
+    } else if (fd < 0) {
       err = posix_spawn_file_actions_addopen(&actions, (int)i, "/dev/null",
                                              i == 0 ? O_RDONLY : O_RDWR, 0);
     } else {
@@ -113,7 +122,7 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
   memset(&all, 0xff, sizeof(all));
   sigemptyset(&none);
   flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-  if (cmd->new_session)
+  if (cmd->new_session || plan->tty != NULL)
     flags |= POSIX_SPAWN_SETSID;
   if (cmd->set_pgid && !cmd->new_session) {
     flags |= POSIX_SPAWN_SETPGROUP;

@@ -113,6 +113,15 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
 
   if (cmd->set_pgid)
     return UV_ENOTSUP; /* libuv has setsid (DETACHED), not setpgid */
+  if (plan->tty != NULL) {
+    /* libuv's child can setsid() but not open a terminal after it, and a
+     * terminal opened before the fork could not become its controlling
+     * terminal. */
+    uvexec__set_error(cmd, "exec: the uv_spawn engine cannot give the "
+                           "child a controlling terminal; use the "
+                           "posix_spawn engine");
+    return UV_ENOTSUP;
+  }
   if (!runnable_format(plan->file, plan->dir))
     return UVEXEC_ENOEXEC;
 

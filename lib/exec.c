@@ -203,6 +203,12 @@ int uvexec_exec(uvexec_cmd_t *cmd) {
     return UV_EINVAL;
   if (cmd->state != UVEXEC__CONFIGURING)
     return UV_EBUSY;
+  if (cmd->pty.on) {
+    /* A terminal is made for a child; this process stays on its own. */
+    uvexec__set_error(cmd, "exec: a terminal is for a child, not for "
+                           "replacing this process");
+    return UV_EINVAL;
+  }
 
   saved_init(&s);
   dir = cmd->dir != NULL && cmd->dir[0] != '\0' ? cmd->dir : NULL;

@@ -71,6 +71,7 @@ typedef struct {
   uv_poll_t poll;
   int polling; /* poll is initialized and not yet closed */
   int eof;     /* end of file reached, or abandoned */
+  int tty;     /* fd is a pty master: EIO from read() is end of file */
 } uvexec__reader_t;
 
 /* uvexec__has_callbacks tells whether the caller reads the stream through
@@ -93,6 +94,20 @@ typedef struct {
   uv_poll_t poll;
   int polling;
 } uvexec__writer_t;
+
+/* ---- terminals (pty.c) ------------------------------------------------ */
+
+/* A cmd's pseudo-terminal. The parent holds only the master: it is the
+ * stdout reader's fd, and a close-on-exec copy of it is the stdin writer's
+ * (two uv_poll_t cannot watch one fd). The child opens the slave itself,
+ * by path, so no slave fd ever exists in the parent. */
+typedef struct {
+  int on;              /* uvexec_cmd_set_pty was called */
+  unsigned short rows; /* the size the terminal starts with */
+  unsigned short cols;
+  char path[64];     /* the slave's path, "/dev/pts/N", once opened */
+  int line_started;  /* bytes typed since the last newline or VEOF */
+} uvexec__pty_t;
 
 /* ---- the command ------------------------------------------------------- */
 
@@ -165,6 +180,9 @@ struct uvexec_cmd_s {
   int have_rusage;
   uvexec_rusage_t rusage;
 
+  /* Terminals (pty.c). */
+  uvexec__pty_t pty;
+
   /* Process control (control.c). */
   uv_timer_t timeout_timer; /* the timeout */
   int timeout_timer_open;
@@ -175,7 +193,8 @@ struct uvexec_cmd_s {
 /* uvexec__leads_group tells whether the child leads a process group of
  * its own, which signals then reach as a whole. */
 static inline int uvexec__leads_group(const uvexec_cmd_t *cmd) {
-  return cmd->new_session || (cmd->set_pgid && cmd->pgid == 0);
+  return cmd->new_session || (cmd->set_pgid && cmd->pgid == 0) ||
+         cmd->pty.on;
 }
 
 /* errors.c */
@@ -229,7 +248,15 @@ typedef struct {
   int fds[3];      /* child's 0, 1, 2: an fd, or -1 for /dev/null */
   const int *extra; /* child's 3, 4, ... */
   size_t extra_count;
+  /* Terminals: non-NULL, the child leads a new session and opens this
+   * terminal by path as its fd 0 (fds[0] is UVEXEC__FD_TTY), which makes
+   * it the controlling terminal; fds[1]/fds[2] given as UVEXEC__FD_TTY are
+   * copies of it. An engine that cannot do this answers UV_ENOTSUP. */
+  const char *tty;
 } uvexec__spawn_plan_t;
+
+/* The child's fd is the terminal of uvexec__spawn_plan_t.tty. */
+#define UVEXEC__FD_TTY (-2)
 
 void uvexec__on_exit(uvexec_cmd_t *cmd, int64_t exit_status,
                      int term_signal);
@@ -265,6 +292,12 @@ int uvexec__control_start(uvexec_cmd_t *cmd);
 int uvexec__control_on_exit(uvexec_cmd_t *cmd);
 void uvexec__control_stop(uvexec_cmd_t *cmd, int reason);
 void uvexec__control_close(uvexec_cmd_t *cmd);
+
+/* pty.c: what the rest of lib/ asks of a terminal. */
+int uvexec__pty_check(uvexec_cmd_t *cmd);
+int uvexec__pty_prepare(uvexec_cmd_t *cmd, int child_fds[3]);
+void uvexec__pty_typed(uvexec_cmd_t *cmd, const void *data, size_t len);
+int uvexec__pty_queue_eof(uvexec_cmd_t *cmd);
 
 /* lookpath.c */
 int uvexec__resolve(uvexec_cmd_t *cmd, const char *pathenv);

@@ -34,8 +34,8 @@ static uvexec_engine_t choose_engine(const uvexec_cmd_t *cmd) {
     engine = default_engine();
   if (engine == UVEXEC_ENGINE_AUTO) {
     /* posix_spawn cannot change the user or group; libuv cannot set a
-     * process group. */
-    if (cmd->set_pgid && uvexec__engine_posix_available())
+     * process group or give a controlling terminal. */
+    if ((cmd->set_pgid || cmd->pty.on) && uvexec__engine_posix_available())
       return UVEXEC_ENGINE_POSIX_SPAWN;
     if (cmd->set_uid || cmd->set_gid || !uvexec__engine_posix_available())
       return UVEXEC_ENGINE_UV;
@@ -79,6 +79,9 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
     return UV_EINVAL;
   if (cmd->state != UVEXEC__CONFIGURING)
     return uvexec__already_started(cmd);
+  err = uvexec__pty_check(cmd);
+  if (err != 0)
+    return err;
   err = uvexec__check_config(cmd);
   if (err != 0) {
     uvexec__set_error(cmd, "exec: an output callback needs its stream left "
@@ -114,6 +117,7 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
     plan.fds[i] = child_fds[i];
   plan.extra = cmd->extra_fds;
   plan.extra_count = cmd->extra_count;
+  plan.tty = cmd->pty.on ? cmd->pty.path : NULL;
 
   if (choose_engine(cmd) == UVEXEC_ENGINE_POSIX_SPAWN)
     err = uvexec__engine_posix_spawn(cmd, &plan);

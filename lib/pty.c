@@ -1,0 +1,178 @@
+/* Terminals: a child on a pseudo-terminal instead of pipes.
+ *
+ * The parent opens the master (posix_openpt, close-on-exec) and gives it
+ * the termios and the size a terminal emulator would, before the child
+ * runs; the child opens the slave itself, by path, right after the
+ * setsid() of posix_spawn's POSIX_SPAWN_SETSID, which makes it the
+ * controlling terminal of the child's new session. So the parent never
+ * holds a slave fd: when the child and whatever it left behind have
+ * closed theirs, the master reads EIO, which on Linux is the end of a
+ * terminal's output (the bytes written before are all read first), and
+ * stdio.c takes it for end of file.
+ *
+ * The master is the stdout reader's fd; the stdin writer gets a copy of
+ * it, since two uv_poll_t cannot watch one fd. Both are closed by the
+ * stream code as pipes are, so the terminal lives exactly as long as
+ * uvexec reads it, and a failed start closes both with the pipes.
+ *
+ * A terminal cannot be half-closed, so "closing stdin" types the VEOF
+ * character: at the start of a line it ends the reader's input; in the
+ * middle of one it only hands over the line typed so far, so then it is
+ * typed twice. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* ptsname_r */
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CONTROL(c) ((c)&0x1f)
+
+/* default_termios is what a terminal emulator's terminal starts with:
+ * `stty sane` plus IUTF8, 8 bits, and the usual control characters. */
+static void default_termios(struct termios *t) {
+  memset(t, 0, sizeof(*t));
+  t->c_iflag = BRKINT | ICRNL | IXON | IMAXBEL | IUTF8;
+  t->c_oflag = OPOST | ONLCR;
+  t->c_cflag = CREAD | CS8 | HUPCL;
+  t->c_lflag = ISIG | ICANON | IEXTEN | ECHO | ECHOE | ECHOK | ECHOCTL |
+               ECHOKE;
+  t->c_cc[VINTR] = CONTROL('C');
+  t->c_cc[VQUIT] = CONTROL('\\');
+  t->c_cc[VERASE] = 0x7f;
+  t->c_cc[VKILL] = CONTROL('U');
+  t->c_cc[VEOF] = CONTROL('D');
+  t->c_cc[VEOL] = _POSIX_VDISABLE;
+  t->c_cc[VEOL2] = _POSIX_VDISABLE;
+  t->c_cc[VSTART] = CONTROL('Q');
+  t->c_cc[VSTOP] = CONTROL('S');
+  t->c_cc[VSUSP] = CONTROL('Z');
+  t->c_cc[VREPRINT] = CONTROL('R');
+  t->c_cc[VWERASE] = CONTROL('W');
+  t->c_cc[VLNEXT] = CONTROL('V');
+  t->c_cc[VDISCARD] = CONTROL('O');
+  t->c_cc[VMIN] = 1;
+  t->c_cc[VTIME] = 0;
+  cfsetispeed(t, B38400);
+  cfsetospeed(t, B38400);
+}
+
+static int set_size(int fd, unsigned short rows, unsigned short cols) {
+  struct winsize ws;
+
+  memset(&ws, 0, sizeof(ws));
+  ws.ws_row = rows;
+  ws.ws_col = cols;
+  if (ioctl(fd, TIOCSWINSZ, &ws) != 0)
+    return -errno;
+  return 0;
+}
+
+/* uvexec__pty_check rejects, at the start, what a terminal cannot be
+ * combined with, and words it. A stderr callback on a stderr that shows on
+ * the terminal sets stderr apart: it gets a pipe of its own. */
+int uvexec__pty_check(uvexec_cmd_t *cmd) {
+  uvexec__reader_t *out = &cmd->out[0], *err = &cmd->out[1];
+  const char *why = NULL;
+
+  if (!cmd->pty.on)
+    return 0;
+  if (cmd->in.kind != UVEXEC__IO_PIPE)
+    why = "stdin is the terminal; it cannot also be a caller's fd";
+  else if (out->kind != UVEXEC__IO_NULL && out->kind != UVEXEC__IO_PIPE)
+    why = "stdout is the terminal; it cannot also be inherited or a "
+          "caller's fd";
+  else if (cmd->set_pgid)
+    why = "a terminal needs a session of its own, not another process "
+          "group";
+  if (why != NULL) {
+    uvexec__set_error(cmd, "exec: %s", why);
+    return UV_EINVAL;
+  }
+  if (err->kind == UVEXEC__IO_MERGE && uvexec__has_callbacks(err))
+    err->kind = UVEXEC__IO_NULL; /* a pipe read by uvexec */
+  return 0;
+}
+
+/* uvexec__pty_prepare opens the terminal: the master becomes stdout's
+ * reader, a copy of it stdin's writer, and the child's fds 0 and 1 (and 2
+ * when stderr shows on the terminal, which stdio.c's merge does) the
+ * slave, opened by the child. What it opened is closed with the streams
+ * by uvexec__stdio_abort on failure. */
+int uvexec__pty_prepare(uvexec_cmd_t *cmd, int child_fds[3]) {
+  struct termios t;
+  int master, err;
+
+  master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0)
+    return -errno;
+  cmd->out[0].fd = master;
+  cmd->out[0].tty = 1;
+  if (grantpt(master) != 0 || unlockpt(master) != 0)
+    return -errno;
+  err = ptsname_r(master, cmd->pty.path, sizeof(cmd->pty.path));
+  if (err != 0)
+    return -err;
+  /* On Linux a master's termios and size are its slave's: set now, they
+   * are what the child finds when it opens the slave. */
+  default_termios(&t);
+  if (tcsetattr(master, TCSANOW, &t) != 0)
+    return -errno;
+  err = set_size(master, cmd->pty.rows, cmd->pty.cols);
+  if (err != 0)
+    return err;
+  cmd->in.fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+  if (cmd->in.fd < 0)
+    return -errno;
+
+  /* uvexec_cmd_set_stdin's bytes are typed, then end of file. */
+  if (cmd->in.close_requested && !cmd->in.streaming) {
+    uvexec__pty_typed(cmd, cmd->in.queue.base, cmd->in.queue.len);
+    err = uvexec__pty_queue_eof(cmd);
+    if (err != 0)
+      return err;
+  }
+  child_fds[0] = UVEXEC__FD_TTY;
+  child_fds[1] = UVEXEC__FD_TTY;
+  return 0;
+}
+
+/* uvexec__pty_typed notes whether the bytes just queued for the terminal
+ * leave a line begun. */
+void uvexec__pty_typed(uvexec_cmd_t *cmd, const void *data, size_t len) {
+  unsigned char last;
+
+  if (!cmd->pty.on || len == 0)
+    return;
+  last = ((const unsigned char *)data)[len - 1];
+  cmd->pty.line_started = last != '\n' && last != '\r';
+}
+
+/* uvexec__pty_queue_eof queues the terminal's VEOF character: once at the
+ * start of a line, twice after a line begun (the first hands the line
+ * over without a newline, the second is the end of file). The character
+ * is the one the terminal has now, ^D by default. */
+int uvexec__pty_queue_eof(uvexec_cmd_t *cmd) {
+  struct termios t;
+  char eof[2];
+  size_t n = 1;
+  int err;
+
+  eof[0] = CONTROL('D');
+  if (cmd->in.fd >= 0 && tcgetattr(cmd->in.fd, &t) == 0 &&
+      t.c_cc[VEOF] != _POSIX_VDISABLE)
+    eof[0] = (char)t.c_cc[VEOF];
+  if (cmd->pty.line_started)
+    eof[n++] = eof[0];
+  err = uvexec__buf_append(&cmd->in.queue, eof, n);
+  if (err == 0)
+    cmd->pty.line_started = 0;
+  return err;
+}
