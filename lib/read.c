@@ -227,7 +227,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       return;
     if (n <= 0) {
-      if (n < 0)
+      /* Terminals: a master reads EIO once every slave fd is closed and
+       * its bytes are all read; that is its end of file. */
+      if (n < 0 && !(r->tty && errno == EIO))
         cmd->io_error = -errno;
       reader_eof(cmd, r);
       return;

@@ -64,8 +64,15 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
     owned[i] = 0;
   }
 
+  /* Terminals (pty.c): the master is stdout's reader and stdin's writer,
+   * the slave the child's 0 and 1. */
+  if (cmd->pty.on && (err = uvexec__pty_prepare(cmd, child_fds)) != 0)
+    goto fail;
+
   switch (cmd->in.kind) {
   case UVEXEC__IO_PIPE:
+    if (cmd->pty.on)
+      break; /* terminals: done above */
     if ((err = make_pipe(p)) != 0)
       goto fail;
     child_fds[0] = p[0];
@@ -82,7 +89,9 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
   for (i = 0; i < 2; i++) {
     uvexec__reader_t *r = &cmd->out[i];
 
-    if (reads(r)) {
+    if (i == 0 && cmd->pty.on) {
+      continue; /* terminals: done above */
+    } else if (reads(r)) {
       if ((err = make_pipe(p)) != 0)
         goto fail;
       child_fds[i + 1] = p[1];
@@ -186,8 +195,9 @@ static void writer_flush(uvexec_cmd_t *cmd) {
       return;
     } else {
       /* EPIPE: the child closed its stdin. Not an error by itself; the
-       * exit status tells whether the child was content. */
-      writer_fail(cmd, -errno);
+       * exit status tells whether the child was content. Terminals: EIO
+       * from a master is a terminal nobody holds any more, the same. */
+      writer_fail(cmd, cmd->pty.on && errno == EIO ? UV_EPIPE : -errno);
       return;
     }
   }
@@ -251,6 +261,7 @@ int uvexec_write(uvexec_cmd_t *cmd, const void *data, size_t len) {
   err = uvexec__buf_append(&w->queue, data, len);
   if (err != 0)
     return err;
+  uvexec__pty_typed(cmd, data, len); /* terminals: where the line stands */
   writer_kick(cmd);
   return 0;
 }
@@ -268,6 +279,14 @@ int uvexec_close_stdin(uvexec_cmd_t *cmd) {
     return UV_EINVAL;
   if (cmd->in.close_requested)
     return 0;
+  /* Terminals: end of file is typed (pty.c), then the copy of the master
+   * closes as a pipe would; the terminal stays. */
+  if (cmd->pty.on && cmd->state != UVEXEC__DONE && cmd->in.error == 0) {
+    int err = uvexec__pty_queue_eof(cmd);
+
+    if (err != 0)
+      return err;
+  }
   cmd->in.close_requested = 1;
   writer_kick(cmd);
   return 0;
