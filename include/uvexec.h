@@ -247,7 +247,13 @@ UVEXEC_EXTERN int uvexec_cmd_on_stdin_drain(uvexec_cmd_t *cmd,
                                             uvexec_drain_cb cb);
 
 /* uvexec_close_stdin closes the child's stdin once the queued bytes are
- * written, so the child sees end of file. Closing twice is a no-op. */
+ * written, so the child sees end of file. Closing twice is a no-op.
+ * A terminal (uvexec_cmd_set_pty) cannot be half-closed: there it types
+ * the terminal's VEOF character (^D), which ends a program's input at the
+ * start of a line, and types it twice when a line was begun and not
+ * ended, so the child first reads that line as typed (no newline is
+ * added) and then end of file, as ^D ^D does on a real terminal. A child
+ * that put its terminal in raw mode reads those as plain bytes. */
 UVEXEC_EXTERN int uvexec_close_stdin(uvexec_cmd_t *cmd);
 
 /* uvexec_cmd_add_fd gives the child a copy of the caller's fd as its fd 3,
@@ -459,6 +465,67 @@ UVEXEC_EXTERN int uvexec_lookpath_in(const char *file, const char *pathenv,
  * without "#!" that the kernel cannot run is UVEXEC_ENOEXEC: it is not
  * handed to /bin/sh. */
 UVEXEC_EXTERN int uvexec_exec(uvexec_cmd_t *cmd);
+
+/* ------------------------------------------------------------------------
+ * Terminals
+ * ------------------------------------------------------------------------ */
+
+/* uvexec_cmd_set_pty runs the child on a new pseudo-terminal of rows x
+ * cols: its stdin, stdout and stderr are the terminal, it leads a new
+ * session and process group with the terminal as its controlling terminal
+ * (isatty() is true, `tty` names a /dev/pts/N), and its first
+ * TIOCGWINSZ already sees the size. The terminal starts as a terminal
+ * emulator's does: canonical mode with echo, ICRNL, ONLCR, IXON, IUTF8,
+ * ISIG and the usual control characters (^C, ^\, ^Z, ^D, DEL, ^U, ^W).
+ * TERM is not set: the child gets the environment's.
+ *
+ * What the terminal shows arrives as stdout, through everything stdout has:
+ * UVEXEC_CAPTURE, uvexec_cmd_on_stdout(), uvexec_cmd_on_stdout_line() (a
+ * terminal's lines end in "
+", delivered without it), the output limit.
+ * Echoed input is part of it, as on a screen. uvexec_write() types into
+ * the terminal without uvexec_cmd_stdin_pipe(); uvexec_cmd_set_stdin()
+ * types its bytes and then end of file; uvexec_close_stdin() types end of
+ * file (see there). A caller's fd as stdin, or stdout inherited or given a
+ * caller's fd, makes the start fail with UV_EINVAL.
+ *
+ * stderr is the terminal too, unless set apart after this call: a stderr
+ * callback or UVEXEC_CAPTURE gives it a pipe of its own, UVEXEC_NULL,
+ * UVEXEC_INHERIT and uvexec_cmd_stderr_fd() work as without a terminal.
+ * uvexec_output() captures what the terminal shows (uvexec_combined_output()
+ * answers UV_EINVAL: the terminal already combines both streams).
+ *
+ * uvexec_kill(), uvexec_cancel(), the timeout and uvexec_cmd_free() signal
+ * the child's process group, as after uvexec_cmd_set_new_session(); a
+ * shell's jobs that it moved into groups of their own are not in it. When
+ * uvexec stops reading the terminal (the end of its output, the wait
+ * delay, the free) the master is closed, which hangs the terminal up as
+ * closing a terminal emulator's window does: the kernel sends SIGHUP to
+ * a session leader still attached and its foreground group.
+ *
+ * The done callback comes after the exit and after the terminal was read
+ * to its end: everything the child wrote before it exited is delivered,
+ * however fast it exited. Linux reports the end of a terminal's output as
+ * EIO; uvexec takes that for end of file, never an error. A grandchild
+ * that keeps the terminal open holds the done callback back as it would
+ * hold a pipe: uvexec_cmd_set_wait_delay() bounds that.
+ *
+ * Only the posix_spawn engine can make a controlling terminal: the start
+ * fails with UV_ENOTSUP on the uv_spawn engine (UVEXEC_ENGINE=uv, or a
+ * uid/gid), and with UV_EINVAL together with uvexec_cmd_set_pgid(). rows
+ * and cols are 1 to 65535, else UV_EINVAL. uvexec_exec() of a cmd with a
+ * terminal answers UV_EINVAL. */
+UVEXEC_EXTERN int uvexec_cmd_set_pty(uvexec_cmd_t *cmd, int rows, int cols);
+
+/* uvexec_resize gives a running cmd's terminal a new size; the kernel then
+ * sends SIGWINCH to the terminal's foreground process group (a
+ * terminal emulator's window resized). It works until the terminal is
+ * closed, also after the exit while a grandchild keeps the terminal open.
+ * UV_EINVAL for a cmd without uvexec_cmd_set_pty() or a size outside 1 to
+ * 65535; UV_ESRCH when there is no terminal: before the start, after a
+ * failed start, once the terminal's output ended or the done callback
+ * came. */
+UVEXEC_EXTERN int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols);
 
 #ifdef __cplusplus
 }

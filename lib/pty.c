@@ -35,6 +35,32 @@
 
 #define CONTROL(c) ((c)&0x1f)
 
+static int valid_size(int rows, int cols) {
+  return rows >= 1 && rows <= 65535 && cols >= 1 && cols <= 65535;
+}
+
+int uvexec_cmd_set_pty(uvexec_cmd_t *cmd, int rows, int cols) {
+  if (cmd == NULL || !valid_size(rows, cols))
+    return UV_EINVAL;
+  if (cmd->state != UVEXEC__CONFIGURING)
+    return UV_EBUSY;
+  cmd->pty.on = 1;
+  cmd->pty.rows = (unsigned short)rows;
+  cmd->pty.cols = (unsigned short)cols;
+  /* stdin is the terminal, typed into with uvexec_write(), unless
+   * uvexec_cmd_set_stdin() already gave it bytes to type. */
+  if (cmd->in.kind != UVEXEC__IO_PIPE) {
+    cmd->in.kind = UVEXEC__IO_PIPE;
+    cmd->in.streaming = 1;
+  }
+  /* stderr left at its default shows on the terminal: "whatever stdout
+   * is". Set later, it goes elsewhere. */
+  if (cmd->out[1].kind == UVEXEC__IO_NULL &&
+      !uvexec__has_callbacks(&cmd->out[1]))
+    cmd->out[1].kind = UVEXEC__IO_MERGE;
+  return 0;
+}
+
 /* default_termios is what a terminal emulator's terminal starts with:
  * `stty sane` plus IUTF8, 8 bits, and the usual control characters. */
 static void default_termios(struct termios *t) {
@@ -42,8 +68,7 @@ static void default_termios(struct termios *t) {
   t->c_iflag = BRKINT | ICRNL | IXON | IMAXBEL | IUTF8;
   t->c_oflag = OPOST | ONLCR;
   t->c_cflag = CREAD | CS8 | HUPCL;
-  t->c_lflag = ISIG | ICANON | IEXTEN | ECHO | ECHOE | ECHOK | ECHOCTL |
-               ECHOKE;
+  t->c_lflag = ISIG | ICANON | IEXTEN | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE;
   t->c_cc[VINTR] = CONTROL('C');
   t->c_cc[VQUIT] = CONTROL('\\');
   t->c_cc[VERASE] = 0x7f;
@@ -175,4 +200,15 @@ int uvexec__pty_queue_eof(uvexec_cmd_t *cmd) {
   if (err == 0)
     cmd->pty.line_started = 0;
   return err;
+}
+
+int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols) {
+  uvexec__reader_t *r;
+
+  if (cmd == NULL || !cmd->pty.on || !valid_size(rows, cols))
+    return UV_EINVAL;
+  r = &cmd->out[0];
+  if (cmd->state != UVEXEC__RUNNING || r->fd < 0 || r->eof)
+    return UV_ESRCH;
+  return set_size(r->fd, (unsigned short)rows, (unsigned short)cols);
 }

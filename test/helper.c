@@ -22,8 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -339,6 +341,155 @@ static int cmd_pid(void) {
   return 0;
 }
 
+/* ---- terminals (test_pty.c) ---------------------------------------------- */
+
+/* tty-info: the process's ids and its terminal, as
+ * "pid P sid S pgid G fg F rows R cols C\n" (fg is tcgetpgrp(0), -1 and
+ * rows/cols 0 when fd 0 is not a terminal). */
+static int cmd_tty_info(void) {
+  struct winsize ws;
+  char line[160];
+
+  memset(&ws, 0, sizeof ws);
+  ioctl(0, TIOCGWINSZ, &ws);
+  snprintf(line, sizeof line,
+           "pid %ld sid %ld pgid %ld fg %ld rows %u cols %u\n", (long)getpid(),
+           (long)getsid(0), (long)getpgrp(), (long)tcgetpgrp(0),
+           (unsigned)ws.ws_row, (unsigned)ws.ws_col);
+  write_str(1, line);
+  return 0;
+}
+
+static volatile sig_atomic_t winches;
+
+static void on_winch(int sig) {
+  (void)sig;
+  winches++;
+}
+
+static void write_size(const char *what) {
+  struct winsize ws;
+  char line[64];
+
+  memset(&ws, 0, sizeof ws);
+  ioctl(0, TIOCGWINSZ, &ws);
+  snprintf(line, sizeof line, "%s %u %u\n", what, (unsigned)ws.ws_row,
+           (unsigned)ws.ws_col);
+  write_str(1, line);
+}
+
+/* winch N: says "ready ROWS COLS", then for each of N SIGWINCHs says
+ * "winch ROWS COLS" with the size it then finds, and exits 0. SIGWINCH is
+ * blocked outside sigsuspend(), so none is lost between check and wait. */
+static int cmd_winch(long n) {
+  struct sigaction sa;
+  sigset_t block, old;
+  long seen = 0;
+
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_winch;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGWINCH, &sa, NULL);
+  sigemptyset(&block);
+  sigaddset(&block, SIGWINCH);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  sigdelset(&old, SIGWINCH);
+
+  write_size("ready");
+  while (seen < n) {
+    while (winches == 0)
+      sigsuspend(&old);
+    winches = 0;
+    seen++;
+    write_size("winch");
+  }
+  return 0;
+}
+
+/* burst N: N bytes of "0123456789" repeated, no newline, then exit at
+ * once: the bytes are still in the terminal when the exit is seen. */
+static int cmd_burst(long n) {
+  char *buf = malloc(n > 0 ? (size_t)n : 1);
+  long i;
+
+  if (buf == NULL)
+    return 4;
+  for (i = 0; i < n; i++)
+    buf[i] = (char)('0' + i % 10);
+  write_all(1, buf, (size_t)n);
+  _exit(0);
+}
+
+/* read-chunks: turns its terminal's echo off, says "ready", then reads
+ * stdin and reports each read as "read N" until end of file, then "eof"
+ * (a terminal in canonical mode hands over one line, or what was typed
+ * before a VEOF, per read). */
+static int cmd_read_chunks(void) {
+  char buf[65536], line[32];
+  struct termios t;
+
+  /* Without echo the output is only what this program says, in order. */
+  if (tcgetattr(0, &t) == 0) {
+    t.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(0, TCSANOW, &t);
+  }
+  write_str(1, "ready\n");
+  for (;;) {
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return 3;
+    }
+    if (n == 0)
+      break;
+    snprintf(line, sizeof line, "read %ld\n", (long)n);
+    write_str(1, line);
+  }
+  write_str(1, "eof\n");
+  return 0;
+}
+
+/* pty-grandchild MS: forks a child that ignores SIGHUP (which the exit of
+ * a session leader sends its terminal's foreground group), keeps the
+ * terminal open and sleeps MS milliseconds; says "grandchild PID" and
+ * exits 0 at once. */
+static int cmd_pty_grandchild(long ms) {
+  char line[48];
+  pid_t pid;
+
+  signal(SIGHUP, SIG_IGN);
+  pid = fork();
+  if (pid < 0)
+    return 3;
+  if (pid == 0) {
+    sleep_ms(ms);
+    _exit(0);
+  }
+  snprintf(line, sizeof line, "grandchild %ld\n", (long)pid);
+  write_str(1, line);
+  return 0;
+}
+
+/* pty_main runs the terminal sub-commands; -1 for any other name. */
+static int pty_main(const char *sub, int argc, char **argv) {
+  if (strcmp(sub, "tty-info") == 0)
+    return cmd_tty_info();
+  if (strcmp(sub, "winch") == 0)
+    return cmd_winch(argc > 0 ? parse_long(argv[0], "winch: bad count") : 1);
+  if (strcmp(sub, "burst") == 0) {
+    if (argc < 1)
+      usage_exit("missing argument");
+    return cmd_burst(parse_long(argv[0], "burst: bad count"));
+  }
+  if (strcmp(sub, "read-chunks") == 0)
+    return cmd_read_chunks();
+  if (strcmp(sub, "pty-grandchild") == 0)
+    return cmd_pty_grandchild(
+        argc > 0 ? parse_long(argv[0], "pty-grandchild: bad ms") : 10000);
+  return -1;
+}
+
 /* ---- for the benchmark --------------------------------------------------- */
 
 /* lines BYTES: BYTES bytes of 64-byte lines (63 'l' and '\n'), written in
@@ -454,6 +605,11 @@ int main(int argc, char **argv) {
   }
   if (strcmp(sub, "stdin-count") == 0)
     return cmd_stdin_count();
+  {
+    int rc = pty_main(sub, argc, argv); /* terminals */
+    if (rc >= 0)
+      return rc;
+  }
 
   usage_exit("unknown sub-command");
   return 2;
