@@ -481,8 +481,7 @@ UVEXEC_EXTERN int uvexec_exec(uvexec_cmd_t *cmd);
  *
  * What the terminal shows arrives as stdout, through everything stdout has:
  * UVEXEC_CAPTURE, uvexec_cmd_on_stdout(), uvexec_cmd_on_stdout_line() (a
- * terminal's lines end in "
-", delivered without it), the output limit.
+ * terminal's lines end in "\r\n", delivered without it), the output limit.
  * Echoed input is part of it, as on a screen. uvexec_write() types into
  * the terminal without uvexec_cmd_stdin_pipe(); uvexec_cmd_set_stdin()
  * types its bytes and then end of file; uvexec_close_stdin() types end of
@@ -497,11 +496,12 @@ UVEXEC_EXTERN int uvexec_exec(uvexec_cmd_t *cmd);
  *
  * uvexec_kill(), uvexec_cancel(), the timeout and uvexec_cmd_free() signal
  * the child's process group, as after uvexec_cmd_set_new_session(); a
- * shell's jobs that it moved into groups of their own are not in it. When
- * uvexec stops reading the terminal (the end of its output, the wait
- * delay, the free) the master is closed, which hangs the terminal up as
- * closing a terminal emulator's window does: the kernel sends SIGHUP to
- * a session leader still attached and its foreground group.
+ * shell's jobs that it moved into groups of their own are not in it.
+ * uvexec sends no SIGHUP of its own: make SIGHUP the cancel signal
+ * (uvexec_cmd_set_cancel_signal) for the stop that closing a terminal
+ * window gives. When uvexec stops reading the terminal (its output ended,
+ * the wait delay ran out, the cmd was freed) it closes the master, which
+ * hangs the terminal up for whatever still holds it.
  *
  * The done callback comes after the exit and after the terminal was read
  * to its end: everything the child wrote before it exited is delivered,
