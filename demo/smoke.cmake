@@ -57,3 +57,8 @@ uvexec_demo_test(parallel
 # The timeout, the graceful stop, and the process group.
 uvexec_demo_test(control
   PASS "1\\. .*done: ETIMEDOUT, .*signal 9.*2\\. .*stdout \\| got TERM\n.*done: ECANCELED, .* exited with code 0\n.*3a\\. .*still running: 2 of 2\n.*3b\\. .*done: ETIMEDOUT, .*still running: 0 of 2\n")
+
+# The shell's prompt came back after each command, `stty size` followed the
+# resize, ticks came in between, and end of input ended the shell.
+uvexec_demo_test(terminal
+  PASS "tick 1\n.*typing: stty size\n  term \\| demo\\$ stty size\n  term \\| 24 80\n.*tick .*resize to 40 rows, 120 columns: success\n.*term \\| 40 120\n.*term \\| 42\n.*end of input .*done: success\n$")

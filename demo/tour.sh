@@ -42,6 +42,7 @@ show exec_replace "replace this process: LookPath, then Exec"
 show stream_lines "output line by line as it is written, between timer ticks"
 show parallel "several commands at once on one loop, each reported as it ends"
 show control "a timeout, a graceful SIGTERM cancel, and a whole process group"
+show terminal "drive sh -i on a terminal: prompt, typing, resize, ^D, while a timer ticks"
 
 echo
 if [ "$failed" -eq 0 ]; then
