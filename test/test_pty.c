@@ -465,6 +465,17 @@ START_TEST(test_cancel_ends_sleep) {
 }
 END_TEST
 
+/* ^C typed is SIGINT to the foreground group, as on any terminal. */
+START_TEST(test_typed_interrupt) {
+  uvexec_cmd_t *cmd = pty_cmd(24, 80, "sleep", "100000", NULL);
+  ck_assert_int_eq(uvexec_start(cmd, test_loop, NULL), 0);
+  ck_assert_int_eq(uvexec_write(cmd, "\x03", 1), 0);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(uvexec_term_signal(cmd), SIGINT);
+  uvexec_cmd_free(cmd);
+}
+END_TEST
+
 START_TEST(test_timeout_ends_sleep) {
   uvexec_cmd_t *cmd = pty_cmd(24, 80, "sleep", "100000", NULL);
   ck_assert_int_eq(uvexec_cmd_set_timeout(cmd, 100), 0);
@@ -752,6 +763,7 @@ int main(void) {
   ADD_TEST(s, test_close_stdin_mid_line);
   ADD_TEST(s, test_set_stdin_types_then_eof);
   ADD_TEST(s, test_cancel_ends_sleep);
+  ADD_TEST(s, test_typed_interrupt);
   ADD_TEST(s, test_timeout_ends_sleep);
   ADD_TEST(s, test_free_while_running);
   ADD_TEST(s, test_stderr_on_the_terminal);
