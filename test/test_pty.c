@@ -439,19 +439,27 @@ END_TEST
 /* ---- signals ----------------------------------------------------------- */
 
 /* A cancel reaches the child's group: a shell and its `sleep`, both on the
- * terminal, end at once. */
+ * terminal, end at once. The long wait delay makes done wait for the
+ * terminal's real end of output, which comes only once the `sleep` that
+ * holds it is gone too. */
 START_TEST(test_cancel_ends_sleep) {
-  const char *argv[] = {"sh", "-c", "sleep 100; echo not reached", NULL};
+  /* The first ignores SIGHUP, which the kernel sends the terminal's
+   * foreground group when the session leader dies: only a signal to the
+   * group ends its `sleep`. */
+  const char *argv[2][4] = {
+      {"sh", "-c", "trap '' HUP; sleep 100; echo not reached", NULL},
+      {"sh", "-c", "sleep 100; echo not reached", NULL}};
   int i;
 
   for (i = 0; i < 2; i++) {
     probe_t p;
     double t0;
 
-    probe_init(&p, pty_argv(argv));
+    probe_init(&p, pty_argv(argv[i]));
     probe_watch_stdout(&p);
     if (i == 1) /* what closing a terminal window sends */
       ck_assert_int_eq(uvexec_cmd_set_cancel_signal(p.cmd, SIGHUP), 0);
+    ck_assert_int_eq(uvexec_cmd_set_wait_delay(p.cmd, 60000), 0);
     t0 = now_s();
     probe_start(&p);
     ck_assert_int_eq(uvexec_cancel(p.cmd), 0);
