@@ -527,6 +527,128 @@ UVEXEC_EXTERN int uvexec_cmd_set_pty(uvexec_cmd_t *cmd, int rows, int cols);
  * came. */
 UVEXEC_EXTERN int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols);
 
+/* ------------------------------------------------------------------------
+ * Groups: N commands at a time from a queue
+ * ------------------------------------------------------------------------ */
+
+/* uvexec_group_t is a queue of commands that run at most max_running at a
+ * time on one loop, in the order they were added (GNU parallel's --jobs,
+ * xargs -P). It is opaque; it does not own the cmds added to it.
+ *
+ * Every cmd added gets exactly one done callback, also one that never
+ * started (status UVEXEC_ESKIPPED), so nothing is ever left waiting. A
+ * cmd's slot frees only when it is wholly done (exit and end of file, as
+ * for uvexec_start); a cmd that cannot start counts as failed, gets its
+ * start error as its done status, and frees its slot at once. Counts are
+ * brought up to date before the done callback runs. The group may be
+ * used (added to, cancelled, freed) from inside any of its callbacks and
+ * of its cmds' callbacks. A group belongs to the thread of its loop. */
+typedef struct uvexec_group_s uvexec_group_t;
+
+/* What a group does after its first failure (GNU parallel's --halt). */
+typedef enum {
+  /* Run everything anyway. The default. */
+  UVEXEC_HALT_NEVER = 0,
+  /* Start nothing new, let the running finish, skip the queued
+   * (--halt soon,fail=1). */
+  UVEXEC_HALT_SOON = 1,
+  /* Also cancel the running, each with its own cancel signal and wait
+   * delay, as uvexec_cancel() does: SIGTERM then SIGKILL is
+   * uvexec_cmd_set_cancel_signal(cmd, SIGTERM) with a wait delay
+   * (--halt now,fail=1). */
+  UVEXEC_HALT_NOW = 2
+} uvexec_halt_t;
+
+/* What uvexec_group_count counts; the flags may be or-ed together. */
+typedef enum {
+  UVEXEC_COUNT_QUEUED = 1,    /* added, not yet started */
+  UVEXEC_COUNT_RUNNING = 2,   /* started, done callback not yet due */
+  UVEXEC_COUNT_SUCCEEDED = 4, /* done with status 0 */
+  UVEXEC_COUNT_FAILED = 8,    /* done with another status, or not started */
+  UVEXEC_COUNT_SKIPPED = 16,  /* never started: the group stopped first */
+  UVEXEC_COUNT_ALL = 31       /* every cmd ever added */
+} uvexec_count_t;
+
+/* uvexec_group_cb is the callback of uvexec_group_wait: status is 0 when
+ * every cmd succeeded, else the status of the first failure (UV_ECANCELED
+ * after uvexec_group_cancel if nothing had failed before). It may free
+ * the group. */
+typedef void (*uvexec_group_cb)(uvexec_group_t *g, int status);
+
+/* uvexec_group_new returns a group that runs at most max_running cmds at
+ * once (0: no limit) on loop. With loop NULL the group has a private loop
+ * of its own and runs only inside uvexec_group_run(): nothing starts and
+ * no callback fires before. NULL when memory runs out. Free with
+ * uvexec_group_free(). */
+UVEXEC_EXTERN uvexec_group_t *uvexec_group_new(uv_loop_t *loop,
+                                               size_t max_running);
+
+/* uvexec_group_set_data / uvexec_group_data keep a pointer for the caller;
+ * uvexec never touches it. */
+UVEXEC_EXTERN void uvexec_group_set_data(uvexec_group_t *g, void *data);
+UVEXEC_EXTERN void *uvexec_group_data(const uvexec_group_t *g);
+
+/* uvexec_group_add queues cmd, configured and not started, to run with
+ * done_cb (may be NULL) as its done callback. It starts at once when a
+ * slot is free, in this call. The caller keeps cmd, and its data pointer:
+ * it may free cmd in done_cb, but not before done_cb ran or the group was
+ * freed. A start error is never reported from inside this call: the cmd
+ * counts as failed at once, and done_cb gets the error on the next turn
+ * of the loop, with uvexec_cmd_error() naming the file. After the group
+ * stopped (a halt policy, uvexec_group_cancel) a cmd added is skipped: its
+ * done_cb gets UVEXEC_ESKIPPED on the next turn of the loop.
+ * Once uvexec_group_wait() was called, cmds may be added only from inside
+ * the done callbacks of the group's cmds (the wait then covers them too),
+ * and not at all after the wait callback ran.
+ * UV_EINVAL for a NULL or freed argument, UV_EALREADY for a cmd that was
+ * started, UV_EBUSY for a cmd already in a group and for an add that the
+ * wait forbids, UV_ENOMEM. On error nothing was queued and done_cb will
+ * not be called. */
+UVEXEC_EXTERN int uvexec_group_add(uvexec_group_t *g, uvexec_cmd_t *cmd,
+                                   uvexec_done_cb done_cb);
+
+/* uvexec_group_set_halt chooses what the group does after a failure
+ * (UVEXEC_HALT_NEVER by default); it applies from the next failure on.
+ * UV_EINVAL for an unknown policy. */
+UVEXEC_EXTERN int uvexec_group_set_halt(uvexec_group_t *g, uvexec_halt_t how);
+
+/* uvexec_group_count returns how many of the group's cmds are in the
+ * states or-ed into what (uvexec_count_t), for progress bars and
+ * summaries; UV_EINVAL for a NULL group, a what of 0 or an unknown flag.
+ * A cmd leaves QUEUED and RUNNING the moment its fate is known, which may
+ * be a turn of the loop before its done callback. */
+UVEXEC_EXTERN int uvexec_group_count(const uvexec_group_t *g, int what);
+
+/* uvexec_group_wait calls cb once, after every cmd added has had its done
+ * callback (never from inside this call: through the loop even when all
+ * is done already). No cmd may be added afterwards, except from the done
+ * callbacks of the group's cmds (see uvexec_group_add). UV_EINVAL for a
+ * NULL argument, UV_EALREADY when called before. */
+UVEXEC_EXTERN int uvexec_group_wait(uvexec_group_t *g, uvexec_group_cb cb);
+
+/* uvexec_group_run runs a group made with a NULL loop until every cmd
+ * added (also from its callbacks) is done, on a private loop it makes and
+ * closes again before returning. It returns the status uvexec_group_wait
+ * would give, or UV_EINVAL for a group on a caller's loop, UV_EBUSY from
+ * inside its own callbacks. The group may be added to and run again. */
+UVEXEC_EXTERN int uvexec_group_run(uvexec_group_t *g);
+
+/* uvexec_group_cancel stops the group: running cmds are cancelled with
+ * uvexec_cancel() (their own cancel signal and wait delay; status
+ * UV_ECANCELED), queued ones are skipped (UVEXEC_ESKIPPED), and later adds
+ * are skipped. Safe from any callback. UV_EINVAL for NULL. */
+UVEXEC_EXTERN int uvexec_group_cancel(uvexec_group_t *g);
+
+/* uvexec_group_free releases g in any state; NULL is a no-op. What runs
+ * is cancelled as uvexec_group_cancel() does, what waits is dropped, and
+ * no done callback of its cmds and no wait callback fires after this call
+ * (a cancelled cmd's own output callbacks may still see its end of file).
+ * The cmds stay the caller's (free them with uvexec_cmd_free(), which
+ * also reaps a child still running). Memory returns once the loop has
+ * closed the group's handle, if it opened one; may be called from inside
+ * any callback. */
+UVEXEC_EXTERN void uvexec_group_free(uvexec_group_t *g);
+
 #ifdef __cplusplus
 }
 #endif

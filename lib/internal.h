@@ -188,6 +188,10 @@ struct uvexec_cmd_s {
   int timeout_timer_open;
   uv_timer_t delay_timer; /* the wait delay, after a stop or the exit */
   int delay_timer_open;
+
+  /* Groups (group.c), which drive the cmd through its public interface
+   * only; the cmd's own code never reads this. */
+  void *group_node; /* the group entry of this cmd; NULL otherwise */
 };
 
 /* uvexec__leads_group tells whether the child leads a process group of
