@@ -516,6 +516,18 @@ static int cmd_echo_sleep(const char *text, long ms) {
   return 0;
 }
 
+/* ---- for the group suite (test_group.c) ---------------------------------- */
+
+/* group-job MS: "start" on stdout, MS milliseconds of sleep, then "end",
+ * each line in one write, so a parent reading stdout sees the child alive
+ * between them. */
+static int cmd_group_job(long ms) {
+  write_str(1, "start\n");
+  sleep_ms(ms);
+  write_str(1, "end\n");
+  return 0;
+}
+
 #define NEED(n)                                                               \
   do {                                                                        \
     if (argc < (n))                                                           \
@@ -609,6 +621,10 @@ int main(int argc, char **argv) {
     int rc = pty_main(sub, argc, argv); /* terminals */
     if (rc >= 0)
       return rc;
+  }
+  if (strcmp(sub, "group-job") == 0) {
+    NEED(1);
+    return cmd_group_job(parse_long(argv[0], "group-job: bad duration"));
   }
 
   usage_exit("unknown sub-command");
