@@ -540,7 +540,8 @@ UVEXEC_EXTERN int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols);
  * cmd's slot frees only when it is wholly done (exit and end of file, as
  * for uvexec_start); a cmd that cannot start counts as failed, gets its
  * start error as its done status, and frees its slot at once. Counts are
- * brought up to date before the done callback runs. The group may be
+ * brought up to date, and the next queued cmd is started, before a done
+ * callback runs. The group may be
  * used (added to, cancelled, freed) from inside any of its callbacks and
  * of its cmds' callbacks. A group belongs to the thread of its loop. */
 typedef struct uvexec_group_s uvexec_group_t;

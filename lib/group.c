@@ -272,11 +272,13 @@ static void on_cmd_done(uvexec_cmd_t *cmd, int status) {
   n->status = status;
   g->depth++;
   record(g, status);
+  /* The slot goes to the next cmd before the callback runs, so a slow
+   * callback does not leave it idle; a halt the failure caused, or a
+   * cancel from the callback, still stops that cmd. */
+  pump(g);
   deliver(g, n, 0);
-  if (!g->freed) {
-    pump(g);
+  if (!g->freed)
     settle(g);
-  }
   leave(g);
 }
 
