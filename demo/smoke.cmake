@@ -50,9 +50,23 @@ uvexec_demo_test(exec_replace
 uvexec_demo_test(stream_lines
   PASS "stdout \\| line 1\n.*tick 1\n.*stdout \\| line 5\n.*done: success\n$")
 
-# Each outcome, in the order the commands finish, then the summary.
+# The job runner on demo/jobs.txt, two at a time: one line per job as it
+# ends (its output indented below; the order past the first depends on
+# timing), then the summary naming each failure.
 uvexec_demo_test(parallel
-  PASS "missing +not started: exec: \"nosuch-program\": executable file not found in \\$PATH .*fast +finished: ok.*slow +finished: ok.*summary: 5 commands, 2 succeeded, 3 failed.*exit-3 .* exit status 3\n +signal .* signal: terminated\n")
+  ARGS -j 2 "${CMAKE_CURRENT_SOURCE_DIR}/jobs.txt"
+  PASS "ok +#1 echo 'hello from the first job'\n    hello from the first job\n.*FAILED +#3 sh -c 'echo about to fail >&2; exit 3': exit status 3\n    about to fail\n.*\nsummary: 6 jobs: 4 succeeded, 2 failed, 0 skipped, in [0-9.]+ s\n  failed #3: [^\n]*: exit status 3\n  failed #5: nosuch-program --with 'two words': exec: \"nosuch-program\": executable file not found in \\$PATH\n$")
+
+# One at a time with --halt soon: the jobs in order, and the failure of
+# job 3 skips 4, 5 and 6.
+add_test(NAME demo.parallel.halt
+  COMMAND $<TARGET_FILE:demo-parallel> -j 1 --halt soon
+          "${CMAKE_CURRENT_SOURCE_DIR}/jobs.txt")
+set_tests_properties(demo.parallel.halt PROPERTIES
+  PASS_REGULAR_EXPRESSION "ok +#1 [^\n]*\n    hello from the first job\n[^\n]* ok +#2 [^\n]*\n    the slow job is done\n[^\n]* FAILED +#3 [^\n]*: exit status 3\n    about to fail\n[^\n]* skipped #4 uname -s\n[^\n]* skipped #5 [^\n]*\n[^\n]* skipped #6 [^\n]*\n\nsummary: 6 jobs: 2 succeeded, 1 failed, 3 skipped, in [0-9.]+ s\n  failed #3: [^\n]*\n$"
+  FAIL_REGULAR_EXPRESSION "Sanitizer|runtime error:"
+  TIMEOUT 30
+  LABELS demo)
 
 # The timeout, the graceful stop, and the process group.
 uvexec_demo_test(control

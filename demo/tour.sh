@@ -21,15 +21,17 @@ dir=$(cd "$dir" && pwd)
 failed=0
 
 # show NAME DESCRIPTION [ARGS...] runs one demo under its heading, from the
-# demo sources' directory so that listings stay short.
+# demo sources' directory so that listings stay short. A demo is expected
+# to exit 0, or with $expect when the call sets it (expect=1 show ...).
 show() {
-  local name=$1 what=$2
+  local name=$1 what=$2 want=${expect:-0} rc=0
   shift 2
   echo
   echo "==> $name: $what"
   echo "\$ $name${*:+ $*}"
-  if ! (cd "$root/demo" && "$dir/$name" "$@"); then
-    echo "(tour: $name failed)"
+  (cd "$root/demo" && "$dir/$name" "$@") || rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "(tour: $name failed: exit status $rc, expected $want)"
     failed=$((failed + 1))
   fi
 }
@@ -40,7 +42,8 @@ show grep_stdin "feed a command its stdin from memory (Cmd.Stdin)"
 show async_sleep "start a command, keep working on the loop, then its Wait" 4 1
 show exec_replace "replace this process: LookPath, then Exec"
 show stream_lines "output line by line as it is written, between timer ticks"
-show parallel "several commands at once on one loop, each reported as it ends"
+# Two of its jobs fail on purpose, so parallel exits 1.
+expect=1 show parallel "a job runner: demo/jobs.txt two at a time, each job reported as it ends" -j 2 jobs.txt
 show control "a timeout, a graceful SIGTERM cancel, and a whole process group"
 show terminal "drive sh -i on a terminal: prompt, typing, resize, ^D, while a timer ticks"
 
