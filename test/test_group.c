@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -65,8 +66,11 @@ static struct {
   int added_in_skipped;
   uv_timer_t sampler;
   int sampling;
-  int ready_count;  /* jobs that said "ready" */
-  int ready_wanted; /* wait_ready: how many */
+  job_t *longs[2]; /* run_halt: the jobs that hold their slots */
+  int nlongs;
+  int release_longs; /* ... until a failure's done callback lets them go */
+  int ready_count;   /* jobs that said "ready" */
+  int ready_wanted;  /* wait_ready: how many */
   int ready_reached;
   void (*on_ready)(job_t *job);
 } F;
@@ -83,9 +87,37 @@ static void reset(uvexec_group_t *g, size_t max) {
 
 /* ---- what every callback checks ------------------------------------------ */
 
+static int scan_children(void);
+
 /* live_children counts the processes whose parent is this one, zombies
- * included, from /proc. */
+ * included: from /proc/self/task/TID/children (every child is started by
+ * this thread, the loop's), else by scan_children. */
 static int live_children(void) {
+  char path[64];
+  FILE *f;
+
+  snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+           (long)syscall(SYS_gettid));
+  f = fopen(path, "r");
+  if (f != NULL) {
+    int n = 0, c, in_number = 0;
+
+    while ((c = fgetc(f)) != EOF) {
+      if (c >= '0' && c <= '9') {
+        n += !in_number;
+        in_number = 1;
+      } else {
+        in_number = 0;
+      }
+    }
+    fclose(f);
+    return n;
+  }
+  return scan_children();
+}
+
+/* scan_children counts them the slow way: every /proc/PID/stat. */
+static int scan_children(void) {
   DIR *d = opendir("/proc");
   struct dirent *de;
   int self = (int)getpid(), n = 0;
@@ -271,6 +303,12 @@ static void job_done(uvexec_cmd_t *cmd, int status) {
   F.done_order[F.done_total++] = job->index;
   check_invariants();
 
+  if (status == UVEXEC_EEXIT && F.release_longs) {
+    int k;
+
+    for (k = 0; k < F.nlongs; k++)
+      ck_assert_int_eq(uvexec_close_stdin(F.longs[k]->cmd), 0);
+  }
   if (status == UVEXEC_ESKIPPED && F.add_in_skipped && !F.added_in_skipped) {
     F.added_in_skipped = 1;
     add_helper("exit", "0"); /* the group stopped: skipped as well */
@@ -418,26 +456,30 @@ END_TEST
 
 /* run_halt runs 7 jobs, max 3 at a time, under policy how, with the one
  * failure (`exit 3`) at position fail_at. The first two other jobs are
- * long, so they are running when the failure comes; the rest are quick.
- * A long job sleeps 10 s under UVEXEC_HALT_NOW (it must be cancelled),
- * 150 ms otherwise (it must finish on its own). */
+ * long, so they hold two slots when the failure comes, whatever the speed
+ * of the machine; the rest are quick. A long job is `cat` on a stdin
+ * pipe: under UVEXEC_HALT_NOW it must be cancelled, otherwise the
+ * failure's done callback closes its stdin and it finishes on its own. */
 static void run_halt(uvexec_halt_t how, int fail_at) {
   const int n = 7;
-  int i, longs = 0, is_long[7] = {0};
+  int i, is_long[7] = {0};
 
   reset(uvexec_group_new(test_loop, 3), 3);
   ck_assert_int_eq(uvexec_group_set_halt(F.g, how), 0);
   for (i = 0; i < n; i++) {
     if (i == fail_at) {
       add_helper("exit", "3");
-    } else if (longs < 2) {
+    } else if (F.nlongs < 2) {
+      uvexec_cmd_t *cat = helper_cmd("cat", NULL);
+
+      ck_assert_int_eq(uvexec_cmd_stdin_pipe(cat), 0);
       is_long[i] = 1;
-      longs++;
-      add_helper("sleep", how == UVEXEC_HALT_NOW ? "10000" : "150");
+      F.longs[F.nlongs++] = add_job(cat);
     } else {
       add_helper("exit", "0");
     }
   }
+  F.release_longs = how != UVEXEC_HALT_NOW;
   wait_group();
   ck_assert_int_eq(F.wait_status, UVEXEC_EEXIT);
 
