@@ -541,9 +541,9 @@ UVEXEC_EXTERN int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols);
  * for uvexec_start); a cmd that cannot start counts as failed, gets its
  * start error as its done status, and frees its slot at once. Counts are
  * brought up to date, and the next queued cmd is started, before a done
- * callback runs. The group may be
- * used (added to, cancelled, freed) from inside any of its callbacks and
- * of its cmds' callbacks. A group belongs to the thread of its loop. */
+ * callback runs. The group may be used (added to, cancelled, freed) from
+ * inside any of its callbacks and of its cmds' callbacks. A group belongs
+ * to the thread of its loop. */
 typedef struct uvexec_group_s uvexec_group_t;
 
 /* What a group does after its first failure (GNU parallel's --halt). */
@@ -580,7 +580,10 @@ typedef void (*uvexec_group_cb)(uvexec_group_t *g, int status);
  * once (0: no limit) on loop. With loop NULL the group has a private loop
  * of its own and runs only inside uvexec_group_run(): nothing starts and
  * no callback fires before. NULL when memory runs out. Free with
- * uvexec_group_free(). */
+ * uvexec_group_free(). The first callback the group delivers through the
+ * loop (a start error, a skip, a wait with nothing left) opens a handle on
+ * it that keeps the loop alive only while it has work; it closes after
+ * uvexec_group_free(), so run the loop once more before uv_loop_close(). */
 UVEXEC_EXTERN uvexec_group_t *uvexec_group_new(uv_loop_t *loop,
                                                size_t max_running);
 
@@ -593,7 +596,8 @@ UVEXEC_EXTERN void *uvexec_group_data(const uvexec_group_t *g);
  * done_cb (may be NULL) as its done callback. It starts at once when a
  * slot is free, in this call. The caller keeps cmd, and its data pointer:
  * it may free cmd in done_cb, but not before done_cb ran or the group was
- * freed. A start error is never reported from inside this call: the cmd
+ * freed (a cmd freed earlier never reports, and its slot is lost). A
+ * start error is never reported from inside this call: the cmd
  * counts as failed at once, and done_cb gets the error on the next turn
  * of the loop, with uvexec_cmd_error() naming the file. After the group
  * stopped (a halt policy, uvexec_group_cancel) a cmd added is skipped: its

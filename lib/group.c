@@ -299,7 +299,6 @@ static void on_idle(uv_idle_t *idle) {
       break;
   }
   if (!g->freed) {
-    pump(g);
     if (g->due.head == NULL)
       uv_idle_stop(idle);
     settle(g);
