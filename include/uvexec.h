@@ -126,10 +126,19 @@ UVEXEC_EXTERN uvexec_cmd_t *uvexec_command(const char *name, ...);
 UVEXEC_EXTERN uvexec_cmd_t *uvexec_command_argv(const char *const argv[]);
 
 /* uvexec_cmd_free releases cmd in any state; NULL is a no-op. A running
- * child is killed (SIGKILL, to its whole group after
- * uvexec_cmd_set_new_session) and still reaped; no callback of cmd fires
- * after this call. Memory returns once the loop has closed cmd's handles,
- * so the loop must run on for that (uvexec_run and friends already did). */
+ * child is killed (SIGKILL, to its whole group when it leads one) and
+ * reaped before the call returns, which SIGKILL makes short; no callback
+ * of cmd fires after this call. Memory returns once the loop has closed
+ * cmd's handles, so the loop must run on for that (uvexec_run and friends
+ * already did).
+ *
+ * An application may shut its loop down the usual libuv way, with
+ * uv_walk() closing every handle, while cmds run: that is safe, before or
+ * after uvexec_cmd_free(). The cmds' done callbacks then never fire (the
+ * loop can no longer report anything), their children live on until
+ * uvexec_cmd_free() kills and reaps them, and no memory is lost once the
+ * loop has run its close callbacks. The cmd's other calls answer as usual
+ * meanwhile, without touching the closed handles. */
 UVEXEC_EXTERN void uvexec_cmd_free(uvexec_cmd_t *cmd);
 
 /* uvexec_cmd_set_data / uvexec_cmd_data keep a pointer for the caller, as

@@ -31,7 +31,7 @@ static int open_timer(uvexec_cmd_t *cmd, uv_timer_t *timer, int *open) {
 
 static void close_timer(uv_timer_t *timer, int *open) {
   if (*open) {
-    uv_close((uv_handle_t *)timer, on_timer_closed);
+    uvexec__close_handle(timer->data, (uv_handle_t *)timer, on_timer_closed);
     *open = 0;
   }
 }
@@ -63,7 +63,8 @@ static void on_delay(uv_timer_t *timer) {
 static void arm_delay(uvexec_cmd_t *cmd, uint64_t ms, int cut) {
   if (cmd->delay_timer_open && !cut)
     return;
-  if (open_timer(cmd, &cmd->delay_timer, &cmd->delay_timer_open) != 0)
+  if (open_timer(cmd, &cmd->delay_timer, &cmd->delay_timer_open) != 0 ||
+      !uvexec__handle_usable(&cmd->delay_timer))
     return;
   /* libuv times from the loop's cached clock, which is stale after any
    * blocking work the caller did: the delay counts from now. */

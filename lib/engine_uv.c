@@ -19,7 +19,7 @@ static void on_process_exit(uv_process_t *process, int64_t exit_status,
 
   /* The exit was seen and libuv has reaped the child: only now may the
    * handle close without leaving a zombie behind. */
-  uv_close((uv_handle_t *)process, on_process_closed);
+  uvexec__close_handle(cmd, (uv_handle_t *)process, on_process_closed);
   uvexec__reap_release(cmd);
   uvexec__on_exit(cmd, exit_status, term_signal);
 }
@@ -101,7 +101,7 @@ static int runnable_format(const char *file, const char *dir) {
 /* A child reaped by someone else never reaches libuv's exit callback;
  * its handle is closed here instead (there is no zombie to leave). */
 void uvexec__engine_uv_forget(uvexec_cmd_t *cmd) {
-  uv_close((uv_handle_t *)&cmd->process, on_process_closed);
+  uvexec__close_handle(cmd, (uv_handle_t *)&cmd->process, on_process_closed);
 }
 
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,

@@ -165,6 +165,12 @@ struct uvexec_cmd_s {
   int wait_error;   /* the exit status could not be had (UV_ECHILD) */
   int freed;        /* uvexec_cmd_free was called */
   unsigned handles; /* handles not yet through their close callback */
+  /* Handles someone else closed (cmd.c): counted in handles until libuv
+   * is done with them, which the sweeper waits for when it must. */
+  uv_handle_t *foreign[10];
+  unsigned nforeign;
+  uv_timer_t sweeper;
+  int sweeping;
   char *error;      /* the last message, in messages; NULL: none now */
   uvexec__message_t *messages; /* owned */
 
@@ -177,6 +183,7 @@ struct uvexec_cmd_s {
   int pidfd_polling;
   int engine_reaps_uv; /* the uv engine: libuv reaps too */
   uv_timer_t lost_timer; /* reports a child reaped before it was watched */
+  int lost_timer_open;
   int have_rusage;
   uvexec_rusage_t rusage;
 
@@ -219,6 +226,17 @@ int uvexec__check_config(const uvexec_cmd_t *cmd);
 /* Counts a handle uvexec_cmd_free must wait for, and its release. */
 void uvexec__handle_opened(uvexec_cmd_t *cmd);
 void uvexec__handle_closed(uvexec_cmd_t *cmd);
+/* uvexec__close_handle closes one of cmd's handles with cb, or, when
+ * someone else closed it already (a uv_walk() over the loop), takes note
+ * so that cmd's memory waits until libuv is done with it. Every handle of
+ * a cmd is closed through here. */
+void uvexec__close_handle(uvexec_cmd_t *cmd, uv_handle_t *handle,
+                          uv_close_cb cb);
+/* uvexec__handle_usable tells whether a handle of cmd may be started:
+ * not closed by someone else. */
+static inline int uvexec__handle_usable(const void *handle) {
+  return !uv_is_closing((const uv_handle_t *)handle);
+}
 
 /* env.c: the child's environment as a NULL-terminated "K=V" array
  * (malloc'd as a whole, one free), and the PATH it holds. */
@@ -280,6 +298,8 @@ int uvexec__reap_adopt(uvexec_cmd_t *cmd);
  * next turn that the child was reaped elsewhere. */
 int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd);
 void uvexec__reap_release(uvexec_cmd_t *cmd);
+/* Kills the child and reaps it before returning: for uvexec_cmd_free. */
+void uvexec__reap_now(uvexec_cmd_t *cmd);
 int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum);
 
 /* engine_uv.c / engine_posix.c */

@@ -19,6 +19,7 @@
  * handle is closed instead. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -61,13 +62,39 @@ static int waitid_pidfd(int pidfd, siginfo_t *info, int options,
   return rc < 0 ? -errno : 0;
 }
 
+/* wait_exit blocks until the pidfd's process has exited and reaps it.
+ * The pidfd may be non-blocking (uv_poll_init makes it so), and waitid()
+ * then answers EAGAIN instead of waiting; the pidfd also turns readable a
+ * moment before the process can be reaped (while its other threads still
+ * exit), so poll and try until the reap succeeds or there is nothing to
+ * reap. */
+static void wait_exit(int pidfd) {
+  struct pollfd pfd;
+  siginfo_t info;
+  int err;
+
+  for (;;) {
+    memset(&info, 0, sizeof(info));
+    err = waitid_pidfd(pidfd, &info, WEXITED | WNOHANG, NULL);
+    if (err != 0 && err != -EAGAIN)
+      return; /* ECHILD: reaped elsewhere */
+    if (err == 0 && info.si_pid != 0)
+      return;
+    pfd.fd = pidfd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    (void)poll(&pfd, 1, 1);
+  }
+}
+
 static void on_reap_closed(uv_handle_t *handle) {
   uvexec__handle_closed(handle->data);
 }
 
 static void stop_watch(uvexec_cmd_t *cmd) {
   if (cmd->pidfd_polling) {
-    uv_close((uv_handle_t *)&cmd->pidfd_poll, on_reap_closed);
+    uvexec__close_handle(cmd, (uv_handle_t *)&cmd->pidfd_poll,
+                         on_reap_closed);
     cmd->pidfd_polling = 0;
   }
 }
@@ -132,7 +159,8 @@ static void on_pidfd(uv_poll_t *handle, int status, int events) {
 static void on_lost_timer(uv_timer_t *timer) {
   uvexec_cmd_t *cmd = timer->data;
 
-  uv_close((uv_handle_t *)timer, on_reap_closed);
+  uvexec__close_handle(cmd, (uv_handle_t *)timer, on_reap_closed);
+  cmd->lost_timer_open = 0;
   lost(cmd);
 }
 
@@ -147,6 +175,7 @@ int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd) {
     if (err != 0)
       return err;
     cmd->lost_timer.data = cmd;
+    cmd->lost_timer_open = 1;
     uvexec__handle_opened(cmd);
     uv_timer_start(&cmd->lost_timer, on_lost_timer, 0, 0);
     return 0;
@@ -176,11 +205,9 @@ void uvexec__fd_unreserve(int *fd) {
 /* undo ends a child that cannot be watched, so that it is not left
  * running unseen, and reaps it; the start then fails. */
 static void undo(uvexec_cmd_t *cmd, int pidfd) {
-  siginfo_t info;
-
   if (pidfd >= 0) {
     (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-    (void)waitid_pidfd(pidfd, &info, WEXITED, NULL);
+    wait_exit(pidfd);
     close(pidfd);
   } else {
     /* No pidfd could be had at all: the one place a bare pid is
@@ -230,6 +257,29 @@ int uvexec__reap_adopt(uvexec_cmd_t *cmd) {
 
 void uvexec__reap_release(uvexec_cmd_t *cmd) {
   close_pidfd(cmd);
+}
+
+void uvexec__reap_now(uvexec_cmd_t *cmd) {
+  if (cmd->lost_timer_open) {
+    /* Reaped elsewhere already: only the report is left, and nobody
+     * wants it now. */
+    uvexec__close_handle(cmd, (uv_handle_t *)&cmd->lost_timer,
+                         on_reap_closed);
+    cmd->lost_timer_open = 0;
+  } else if (cmd->pidfd >= 0) {
+    (void)uvexec__reap_signal(cmd, SIGKILL);
+    wait_exit(cmd->pidfd);
+  } else if (cmd->pid > 0) {
+    /* No pidfd (a kernel without them, uv engine): libuv has not seen the
+     * exit, so the pid is still our unreaped child. */
+    (void)uvexec__reap_signal(cmd, SIGKILL);
+    while (waitpid(cmd->pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+  }
+  cmd->exited = 1;
+  close_pidfd(cmd);
+  if (cmd->engine_reaps_uv)
+    uvexec__engine_uv_forget(cmd);
 }
 
 int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum) {

@@ -36,7 +36,7 @@ static void on_poll_closed(uv_handle_t *handle) {
  * at once) and then the fd. */
 void uvexec__poll_stop(uv_poll_t *poll, int *polling, int *fd) {
   if (*polling) {
-    uv_close((uv_handle_t *)poll, on_poll_closed);
+    uvexec__close_handle(poll->data, (uv_handle_t *)poll, on_poll_closed);
     *polling = 0;
   }
   close_fd(fd);
@@ -183,6 +183,8 @@ static void writer_flush(uvexec_cmd_t *cmd) {
   uvexec__writer_t *w = &cmd->in;
   int had_data = w->sent < w->queue.len;
 
+  if (!uvexec__handle_usable(&w->poll))
+    return; /* closed under the cmd by a uv_walk() */
   while (w->sent < w->queue.len) {
     ssize_t n = write_quietly(w->fd, w->queue.base + w->sent,
                               w->queue.len - w->sent);
@@ -228,7 +230,8 @@ static void on_writable(uv_poll_t *handle, int status, int events) {
 static void writer_kick(uvexec_cmd_t *cmd) {
   uvexec__writer_t *w = &cmd->in;
 
-  if (w->fd < 0 || cmd->state != UVEXEC__RUNNING)
+  if (w->fd < 0 || cmd->state != UVEXEC__RUNNING ||
+      !uvexec__handle_usable(&w->poll))
     return;
   if (w->sent < w->queue.len) {
     if (uv_poll_start(&w->poll, UV_WRITABLE, on_writable) != 0)

@@ -544,6 +544,132 @@ START_TEST(test_callback_without_pipe_is_einval) {
 }
 END_TEST
 
+/* ---- the uv_walk() shutdown -------------------------------------------------- */
+
+/* An application ending its loop the usual libuv way closes every handle
+ * it finds, a running cmd's among them, with its own close callback. The
+ * cmd never aborts, leaks nothing (ASan, valgrind), and its child is
+ * killed and reaped: no orphan, no zombie. Its done callback never comes
+ * (the loop can no longer tell it anything). */
+
+static void close_any(uv_handle_t *handle, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(handle))
+    uv_close(handle, NULL);
+}
+
+/* walked_cmd starts a child that prints "hi" and lives on, with every
+ * handle a cmd can have (stdin pipe, stdout and stderr read, a timeout),
+ * on loop, and waits for the "hi". */
+static uvexec_cmd_t *walked_cmd(uv_loop_t *loop, probe_t *p) {
+  uvexec_cmd_t *cmd = helper_cmd("echo-sleep", "hi", "60000", NULL);
+
+  probe_init(p, cmd);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  probe_watch_stdout(p);
+  probe_watch_stderr(p);
+  ck_assert_int_eq(uvexec_cmd_stdin_pipe(cmd), 0);
+  ck_assert_int_eq(uvexec_cmd_set_timeout(cmd, 60000), 0);
+  ck_assert_int_eq(uvexec_start(cmd, loop, probe_done_cb), 0);
+  p->wait_text = "hi\n";
+  run_loop_until(loop, &p->text_seen, TEST_TIMEOUT_MS);
+  return cmd;
+}
+
+static int gone(pid_t pid) {
+  return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Walk, let the closes finish, close the loop, and only then free. */
+START_TEST(test_walk_then_free_after_loop_closed) {
+  uv_loop_t loop;
+  probe_t p;
+  uvexec_cmd_t *cmd;
+  pid_t pid;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  cmd = walked_cmd(&loop, &p);
+  pid = uvexec_pid(cmd);
+  uv_walk(&loop, close_any, NULL);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  ck_assert_int_eq(p.done_calls, 0);
+
+  uvexec_cmd_free(cmd);
+  p.cmd = NULL;
+  ck_assert_msg(gone(pid), "the child outlived its freed cmd");
+  ck_assert_int_eq(p.calls_after_free, 0);
+  probe_free(&p);
+}
+END_TEST
+
+/* The walks below run on a loop of the test's own: the fixture's loop has
+ * a timer of the fixture's, which a walk would close too. */
+
+/* Walk, then free while the closes are still pending, then run. */
+START_TEST(test_walk_then_free_before_run) {
+  uv_loop_t loop;
+  probe_t p;
+  uvexec_cmd_t *cmd;
+  pid_t pid;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  cmd = walked_cmd(&loop, &p);
+  pid = uvexec_pid(cmd);
+  uv_walk(&loop, close_any, NULL);
+  uvexec_cmd_free(cmd);
+  p.cmd = NULL;
+  ck_assert_msg(gone(pid), "the child outlived its freed cmd");
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  ck_assert_int_eq(p.done_calls, 0);
+  ck_assert_int_eq(p.calls_after_free, 0);
+  probe_free(&p);
+}
+END_TEST
+
+/* Free first, then walk: the child is already reaped when free returns,
+ * and whatever the walk finds is closed without harm. */
+START_TEST(test_free_then_walk) {
+  uv_loop_t loop;
+  probe_t p;
+  uvexec_cmd_t *cmd;
+  pid_t pid;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  cmd = walked_cmd(&loop, &p);
+  pid = uvexec_pid(cmd);
+  uvexec_cmd_free(cmd);
+  p.cmd = NULL;
+  ck_assert_msg(gone(pid), "the child outlived its freed cmd");
+  uv_walk(&loop, close_any, NULL);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  ck_assert_int_eq(p.done_calls, 0);
+  probe_free(&p);
+}
+END_TEST
+
+/* The cmd's calls after a walk answer without touching closed handles. */
+START_TEST(test_calls_after_walk) {
+  uv_loop_t loop;
+  probe_t p;
+  uvexec_cmd_t *cmd;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  cmd = walked_cmd(&loop, &p);
+  uv_walk(&loop, close_any, NULL);
+  ck_assert_int_eq(uvexec_write(cmd, "x\n", 2), 0);
+  ck_assert_int_eq(uvexec_close_stdin(cmd), 0);
+  ck_assert_int_eq(uvexec_cancel(cmd), 0);
+  ck_assert_int_eq(uvexec_kill(cmd, 0), 0);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(p.done_calls, 0);
+  probe_free(&p);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cmd");
   ADD_TEST(s, test_command_rejects_bad_input);
@@ -566,5 +692,9 @@ int main(void) {
   ADD_TEST(s, test_free_in_eof_cb);
   ADD_TEST(s, test_start_without_done_cb);
   ADD_TEST(s, test_callback_without_pipe_is_einval);
+  ADD_TEST(s, test_walk_then_free_after_loop_closed);
+  ADD_TEST(s, test_walk_then_free_before_run);
+  ADD_TEST(s, test_free_then_walk);
+  ADD_TEST(s, test_calls_after_walk);
   return run_suite(s);
 }

@@ -27,6 +27,7 @@ typedef struct {
   int rounds;           /* lines to send */
   int ticks;            /* of a repeating timer meanwhile */
   int finished;         /* every line came back */
+  int flowing;          /* the flood was read from */
   size_t turn_bytes;    /* read from flood in this loop turn */
   size_t max_turn_bytes;
   uv_timer_t timer;
@@ -57,6 +58,8 @@ static void on_flood(uvexec_cmd_t *cmd, const char *data, size_t len) {
     r->sum += (unsigned char)data[i];
   r->flood_bytes += len;
   r->turn_bytes += len;
+  if (r->flood_bytes >= 1024 * 1024)
+    r->flowing = 1;
 }
 
 static void on_echo_line(uvexec_cmd_t *cmd, const char *data, size_t len) {
@@ -97,6 +100,8 @@ static void on_timer_closed(uv_handle_t *h) {
  * while the first one is being read, and no loop turn reads more than its
  * bound from it. */
 START_TEST(test_endless_stream_starves_nobody) {
+  size_t before;
+  int ticks;
   race_t r;
 
   memset(&r, 0, sizeof(r));
@@ -108,7 +113,6 @@ START_TEST(test_endless_stream_starves_nobody) {
   uvexec_cmd_set_data(r.echo, &r);
   ck_assert_int_eq(uvexec_cmd_stdin_pipe(r.echo), 0);
   ck_assert_int_eq(uvexec_cmd_on_stdout_line(r.echo, on_echo_line), 0);
-  ck_assert_int_eq(uvexec_write(r.echo, "ping 0\n", 7), 0);
 
   ck_assert_int_eq(uv_timer_init(test_loop, &r.timer), 0);
   r.timer.data = &r;
@@ -117,13 +121,18 @@ START_TEST(test_endless_stream_starves_nobody) {
   r.turn.data = &r;
   ck_assert_int_eq(uv_prepare_start(&r.turn, on_turn), 0);
   ck_assert_int_eq(uvexec_start(r.flood, test_loop, on_race_done), 0);
-  ck_assert_int_eq(uvexec_start(r.echo, test_loop, on_race_done), 0);
+  run_loop_until(test_loop, &r.flowing, TEST_TIMEOUT_MS);
 
+  /* The flood keeps its pipe full; the round trips start now. */
+  before = r.flood_bytes;
+  ticks = r.ticks;
+  ck_assert_int_eq(uvexec_start(r.echo, test_loop, on_race_done), 0);
+  ck_assert_int_eq(uvexec_write(r.echo, "ping 0\n", 7), 0);
   run_loop_until(test_loop, &r.finished, TEST_TIMEOUT_MS);
   /* The flood was being read all along, and is not over. */
-  ck_assert_uint_gt(r.flood_bytes, 0);
+  ck_assert_uint_gt(r.flood_bytes, before);
   ck_assert_int_eq(r.flood_eof, 0);
-  ck_assert_int_gt(r.ticks, 0);
+  ck_assert_int_gt(r.ticks, ticks);
   ck_assert_msg(r.max_turn_bytes <= TURN_BOUND,
                 "%zu bytes of one stream in one loop turn", r.max_turn_bytes);
 

@@ -261,6 +261,11 @@ int main(void) {
     fprintf(stderr, "reap: no pidfd in this process (valgrind?): the "
                     "foreign-reaper cases are not run\n");
   }
-  ADD_TEST(s, test_emfile_then_recover);
+  /* valgrind keeps fds of its own and answers setrlimit(RLIMIT_NOFILE)
+   * for the program itself: a tight limit is not what it seems there. */
+  if (getenv("UVEXEC_TEST_VALGRIND") == NULL)
+    ADD_TEST(s, test_emfile_then_recover);
+  else
+    fprintf(stderr, "reap: under valgrind, the fd-limit case is not run\n");
   return run_suite(s);
 }
