@@ -280,6 +280,8 @@ typedef struct {
 /* The child's fd is the terminal of uvexec__spawn_plan_t.tty. */
 #define UVEXEC__FD_TTY (-2)
 
+int uvexec__preflight(uvexec_cmd_t *cmd, char ***envp);
+int uvexec__engine_can_group(const uvexec_cmd_t *cmd);
 void uvexec__on_exit(uvexec_cmd_t *cmd, int64_t exit_status,
                      int term_signal);
 void uvexec__maybe_done(uvexec_cmd_t *cmd);

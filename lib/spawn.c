@@ -67,6 +67,40 @@ int uvexec__already_started(uvexec_cmd_t *cmd) {
   return UV_EALREADY;
 }
 
+/* uvexec__engine_can_group tells whether cmd would start through an
+ * engine that can put the child in a process group of the caller's
+ * choosing (uvexec_cmd_set_pgid): posix_spawn can, uv_spawn cannot, and
+ * posix_spawn cannot change the user or group. */
+int uvexec__engine_can_group(const uvexec_cmd_t *cmd) {
+  uvexec_engine_t engine = cmd->engine;
+
+  if (engine == UVEXEC_ENGINE_AUTO)
+    engine = default_engine();
+  if (engine == UVEXEC_ENGINE_UV || cmd->set_uid || cmd->set_gid)
+    return 0;
+  return uvexec__engine_posix_available();
+}
+
+/* uvexec__preflight does the checks of a start that create nothing: the
+ * child's environment, the program looked up in the PATH it holds, the
+ * directory. On failure the cmd's error names the file, and *envp is
+ * NULL; on success *envp is the environment to spawn with (one free). */
+int uvexec__preflight(uvexec_cmd_t *cmd, char ***envp) {
+  int err;
+
+  *envp = NULL;
+  err = uvexec__env_build(cmd, envp);
+  if (err == 0)
+    err = uvexec__resolve(cmd, uvexec__env_lookup(*envp, "PATH"));
+  if (err == 0)
+    err = check_dir(cmd);
+  if (err != 0) {
+    free(*envp);
+    *envp = NULL;
+  }
+  return err;
+}
+
 int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
   uvexec__spawn_plan_t plan;
   int child_fds[3], owned[3];
@@ -94,13 +128,7 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
   cmd->done_cb = done_cb;
   cmd->state = UVEXEC__FAILED; /* until the child runs */
 
-  err = uvexec__env_build(cmd, &envp);
-  if (err != 0)
-    goto out;
-  err = uvexec__resolve(cmd, uvexec__env_lookup(envp, "PATH"));
-  if (err != 0)
-    goto out;
-  err = check_dir(cmd);
+  err = uvexec__preflight(cmd, &envp);
   if (err != 0)
     goto out;
   err = uvexec__stdio_prepare(cmd, child_fds, owned);
