@@ -663,6 +663,176 @@ UVEXEC_EXTERN int uvexec_group_cancel(uvexec_group_t *g);
  * any callback. */
 UVEXEC_EXTERN void uvexec_group_free(uvexec_group_t *g);
 
+/* ------------------------------------------------------------------------
+ * Pipelines
+ * ------------------------------------------------------------------------ */
+
+/* uvexec_pipeline_t is `a | b | c` without a shell: cmds whose stdout
+ * feeds the next one's stdin through kernel pipes that uvexec creates
+ * (pipe2 with O_CLOEXEC) and hands to the members, so the bytes go from
+ * child to child and never through the parent. Everything else about the
+ * members is configured on the cmds as usual: the first member's stdin,
+ * the last member's stdout and every member's stderr take whatever a cmd
+ * offers (a buffer, a stream, capture, callbacks, lines, fds, UVEXEC_MERGE
+ * for `2>&1 |`). Members are counted from 0 in the API, and from 1 in
+ * messages, as a person counts them. */
+typedef struct uvexec_pipeline_s uvexec_pipeline_t;
+
+/* uvexec_pipeline_done_cb is called exactly once for a pipeline whose
+ * uvexec_pipeline_start() returned 0: after every member exited and every
+ * stream uvexec reads (of any member) reached end of file. status is 0,
+ * UVEXEC_EPIPELINE when the pipeline failed under its policy,
+ * UV_ETIMEDOUT / UV_ECANCELED after its timeout / uvexec_pipeline_cancel().
+ * uvexec_pipeline_error() gives the message; each member's own results
+ * stay readable through uvexec_pipeline_cmd(). The callback may free p. */
+typedef void (*uvexec_pipeline_done_cb)(uvexec_pipeline_t *p, int status);
+
+/* uvexec_pipeline returns a pipeline of the cmds given, up to a NULL:
+ * uvexec_pipeline(ls, grep, wc, NULL), ls's stdout into grep's stdin and
+ * grep's into wc's. It takes ownership of the cmds, which are freed with
+ * the pipeline. NULL when there is no cmd, when a cmd was started already,
+ * belongs to another pipeline or is given twice, when a stream that the
+ * pipeline joins was configured (the stdout of any member but the last,
+ * the stdin of any member but the first: set, piped, fed or watched), or
+ * when memory runs out; the cmds then stay the caller's. */
+UVEXEC_EXTERN uvexec_pipeline_t *uvexec_pipeline(uvexec_cmd_t *first, ...);
+
+/* uvexec_pipeline_cmds is uvexec_pipeline with the n cmds in an array. */
+UVEXEC_EXTERN uvexec_pipeline_t *uvexec_pipeline_cmds(uvexec_cmd_t *const *cmds,
+                                                      size_t n);
+
+/* uvexec_pipeline_free releases p and every member in any state; NULL is
+ * a no-op. As uvexec_cmd_free does for one cmd, running members are
+ * killed (SIGKILL, the whole process group when the pipeline has one) and
+ * still reaped, and no callback of p or of a member fires after this
+ * call. The loop must run on for the memory to return. */
+UVEXEC_EXTERN void uvexec_pipeline_free(uvexec_pipeline_t *p);
+
+/* uvexec_pipeline_len returns the number of members (0 for NULL). */
+UVEXEC_EXTERN size_t uvexec_pipeline_len(const uvexec_pipeline_t *p);
+
+/* uvexec_pipeline_cmd returns member i (from 0), borrowed from p: to
+ * configure the first one's stdin, the last one's stdout, anyone's
+ * stderr, and afterwards to read each member's exit code, signal, rusage
+ * and captured output (bash's PIPESTATUS). The caller may use its
+ * uvexec_cmd_set_data() freely, but must not start or free it. NULL when i
+ * is out of range. */
+UVEXEC_EXTERN uvexec_cmd_t *uvexec_pipeline_cmd(const uvexec_pipeline_t *p,
+                                                size_t i);
+
+/* uvexec_pipeline_set_data / uvexec_pipeline_data keep a pointer for the
+ * caller, as libuv's data field does. */
+UVEXEC_EXTERN void uvexec_pipeline_set_data(uvexec_pipeline_t *p, void *data);
+UVEXEC_EXTERN void *uvexec_pipeline_data(const uvexec_pipeline_t *p);
+
+/* How a pipeline's members decide its outcome. Under every policy a
+ * member killed by SIGPIPE is not a failure when the member it wrote to
+ * succeeded (or was itself excused this way): that member stopped reading
+ * because it had what it needed, so `yes | head -1` succeeds. A member
+ * that ignores SIGPIPE and exits non-zero on EPIPE instead is a failure. */
+typedef enum {
+  /* Every member counts, as bash's `set -o pipefail`, whose status is the
+   * rightmost failing member's: the pipeline succeeds only when no member
+   * failed. The default. */
+  UVEXEC_PIPE_FAIL = 0,
+  /* Only the last member counts, as a plain sh pipeline. The others'
+   * results are still there to read. */
+  UVEXEC_PIPE_LAST = 1,
+  /* Every member must succeed. The outcome is UVEXEC_PIPE_FAIL's, stated
+   * member by member; the two are kept apart for code that says which it
+   * means. */
+  UVEXEC_PIPE_ALL = 2
+} uvexec_pipe_policy_t;
+
+/* The setters below answer UV_EINVAL for a NULL p or a bad argument and
+ * UV_EBUSY once p has been started. */
+
+/* uvexec_pipeline_set_policy chooses how the members decide the outcome;
+ * UVEXEC_PIPE_FAIL by default. */
+UVEXEC_EXTERN int uvexec_pipeline_set_policy(uvexec_pipeline_t *p,
+                                             uvexec_pipe_policy_t how);
+
+/* uvexec_pipeline_set_timeout stops the whole pipeline ms milliseconds
+ * after the start: every member gets the cancel signal at once (one
+ * signal to the pipeline's process group when it has one, so their own
+ * children get it too), SIGKILL after the wait delay; the done status is
+ * UV_ETIMEDOUT. 0 (the default) means no timeout. A timeout set on a
+ * member is that member's own. */
+UVEXEC_EXTERN int uvexec_pipeline_set_timeout(uvexec_pipeline_t *p,
+                                              uint64_t ms);
+
+/* uvexec_pipeline_set_cancel_signal chooses the signal a cancel or a
+ * timeout of the pipeline sends first; SIGKILL by default, as for a cmd.
+ * It replaces the members' own cancel signals for this run. */
+UVEXEC_EXTERN int uvexec_pipeline_set_cancel_signal(uvexec_pipeline_t *p,
+                                                    int signum);
+
+/* uvexec_pipeline_set_wait_delay sets every member's wait delay (see
+ * uvexec_cmd_set_wait_delay): after a stop, a member still alive ms later
+ * gets SIGKILL; after a member's exit, its pipes still open ms later are
+ * closed. Without it (0) members keep their own. */
+UVEXEC_EXTERN int uvexec_pipeline_set_wait_delay(uvexec_pipeline_t *p,
+                                                 uint64_t ms);
+
+/* uvexec_pipeline_set_new_session starts every member in a new session of
+ * its own (see uvexec_cmd_set_new_session), away from the caller's
+ * terminal. A process can only join a group of its own session, so the
+ * members cannot share one group then: stops signal each member's group
+ * in turn. */
+UVEXEC_EXTERN int uvexec_pipeline_set_new_session(uvexec_pipeline_t *p,
+                                                  int on);
+
+/* uvexec_pipeline_start starts every member on loop, or none (Go's
+ * Cmd.Start for the whole chain); done_cb (may be NULL) is called once
+ * it is over. The members form one new process group, led by the first
+ * (uvexec_cmd_set_pgid), so that a stop reaches all of them and their
+ * children at once; where the members' engine cannot set a group (the
+ * uv_spawn engine), the pipeline has none and signals each member in
+ * turn. The pipeline decides its members' group and session (their own
+ * uvexec_cmd_set_new_session is replaced). A group of its own is not the
+ * terminal's foreground group: Ctrl-C at the terminal does not reach the
+ * members, and a member that reads the terminal is stopped (SIGTTIN), as
+ * for any cmd with uvexec_cmd_set_pgid. On failure nothing is left running, done_cb will never be called,
+ * and the error is the failing member's start error (UV_ENOENT,
+ * UV_EACCES, ...), which uvexec_pipeline_error() words with the member
+ * named: `pipeline: 2 "nosuch": exec: "nosuch": executable file not
+ * found in $PATH`. Members already started by then are killed with
+ * SIGKILL and reaped as the loop runs on, without any callback. UV_EINVAL
+ * when a stream the pipeline joins was configured after creation,
+ * UV_EALREADY when p (or a member) was started before. */
+UVEXEC_EXTERN int uvexec_pipeline_start(uvexec_pipeline_t *p,
+                                        uv_loop_t *loop,
+                                        uvexec_pipeline_done_cb done_cb);
+
+/* uvexec_pipeline_run starts p on a private loop and waits for it (Go's
+ * Cmd.Run for the chain). It returns the done status, or the start error.
+ * Callable from any thread. */
+UVEXEC_EXTERN int uvexec_pipeline_run(uvexec_pipeline_t *p);
+
+/* uvexec_pipeline_output is uvexec_pipeline_run with the last member's
+ * stdout captured: read it with uvexec_stdout_data(uvexec_pipeline_cmd(p,
+ * n - 1), &len). Every member's stderr that was left at its default is
+ * captured too, for uvexec_stderr_data() after a failure. UV_EINVAL
+ * ("exec: Stdout already set") when the last member's stdout goes to an
+ * inherited or a caller's fd. */
+UVEXEC_EXTERN int uvexec_pipeline_output(uvexec_pipeline_t *p);
+
+/* uvexec_pipeline_cancel stops a started pipeline: every member gets the
+ * cancel signal now (through the group when there is one), SIGKILL once
+ * the wait delay runs out; the done status becomes UV_ECANCELED. Safe
+ * from any callback; a second call, or one after done, is a no-op that
+ * answers 0. UV_EINVAL before the start. */
+UVEXEC_EXTERN int uvexec_pipeline_cancel(uvexec_pipeline_t *p);
+
+/* uvexec_pipeline_error returns the message of the pipeline's last error,
+ * naming each member whose failure counts under the policy, in order,
+ * with its number (from 1), its arguments and its own error:
+ * `pipeline: 2 "grep x": exit status 1`, or for two,
+ * `pipeline: 1 "cat nosuch": exit status 1; 2 "grep x": exit status 1`.
+ * After a stop: "pipeline: context canceled" / "pipeline: context
+ * deadline exceeded". Borrowed from p; NULL when there is no error. */
+UVEXEC_EXTERN const char *uvexec_pipeline_error(const uvexec_pipeline_t *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -199,6 +199,8 @@ struct uvexec_cmd_s {
   /* Groups (group.c), which drive the cmd through its public interface
    * only; the cmd's own code never reads this. */
   void *group_node; /* the group entry of this cmd; NULL otherwise */
+  /* Pipelines (pipeline.c). The cmd code never reads this. */
+  void *pipeline; /* the pipeline that owns this cmd; NULL otherwise */
 };
 
 /* uvexec__leads_group tells whether the child leads a process group of

@@ -534,6 +534,91 @@ static int cmd_group_job(long ms) {
       usage_exit("missing argument");                                         \
   } while (0)
 
+/* ---- pipelines ------------------------------------------------------------
+ * pattern N: N bytes on stdout, byte k being k % 251 (a period that no pipe
+ * or buffer size divides, so a lost, doubled or reordered chunk shows).
+ * check-pattern: reads stdin to end of file and prints "ok N" when it is
+ * such a pattern of N bytes, else "bad at K" and exits 1.
+ * read-n N: reads N bytes of stdin (fewer at end of file), then exits 0
+ * without reading more, as `head -c` does.
+ * pgid-cat: prints its process group id on stderr, then cats stdin. */
+
+static int cmd_pattern(long n) {
+  unsigned char buf[65536];
+  long k = 0;
+  while (k < n) {
+    size_t chunk = n - k < (long)sizeof buf ? (size_t)(n - k) : sizeof buf;
+    size_t i;
+    for (i = 0; i < chunk; i++)
+      buf[i] = (unsigned char)((k + (long)i) % 251);
+    write_all(1, buf, chunk);
+    k += (long)chunk;
+  }
+  return 0;
+}
+
+static int cmd_check_pattern(void) {
+  unsigned char buf[65536];
+  unsigned long long k = 0;
+  char line[64];
+  for (;;) {
+    ssize_t n = read(0, buf, sizeof buf), i;
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return 3;
+    }
+    if (n == 0)
+      break;
+    for (i = 0; i < n; i++, k++)
+      if (buf[i] != (unsigned char)(k % 251)) {
+        snprintf(line, sizeof line, "bad at %llu\n", k);
+        write_str(1, line);
+        return 1;
+      }
+  }
+  snprintf(line, sizeof line, "ok %llu\n", k);
+  write_str(1, line);
+  return 0;
+}
+
+static int cmd_read_n(long n) {
+  char buf[4096];
+  while (n > 0) {
+    ssize_t got = read(0, buf, n < (long)sizeof buf ? (size_t)n : sizeof buf);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    n -= (long)got;
+  }
+  return 0;
+}
+
+static int cmd_pgid_cat(void) {
+  char line[32];
+  snprintf(line, sizeof line, "%ld\n", (long)getpgrp());
+  write_str(2, line);
+  return cmd_cat();
+}
+
+static int pipeline_sub(const char *sub, int argc, char **argv, int *rc) {
+  if (strcmp(sub, "pattern") == 0) {
+    NEED(1);
+    *rc = cmd_pattern(parse_long(argv[0], "pattern: bad count"));
+  } else if (strcmp(sub, "check-pattern") == 0) {
+    *rc = cmd_check_pattern();
+  } else if (strcmp(sub, "read-n") == 0) {
+    NEED(1);
+    *rc = cmd_read_n(parse_long(argv[0], "read-n: bad count"));
+  } else if (strcmp(sub, "pgid-cat") == 0) {
+    *rc = cmd_pgid_cat();
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 int main(int argc, char **argv) {
   const char *sub;
 
@@ -625,6 +710,11 @@ int main(int argc, char **argv) {
   if (strcmp(sub, "group-job") == 0) {
     NEED(1);
     return cmd_group_job(parse_long(argv[0], "group-job: bad duration"));
+  }
+  {
+    int rc;
+    if (pipeline_sub(sub, argc, argv, &rc))
+      return rc;
   }
 
   usage_exit("unknown sub-command");
