@@ -76,3 +76,9 @@ uvexec_demo_test(control
 # resize, ticks came in between, and end of input ended the shell.
 uvexec_demo_test(terminal
   PASS "tick 1\n.*typing: stty size\n  term \\| demo\\$ stty size\n  term \\| 24 80\n.*tick .*resize to 40 rows, 120 columns: success\n.*term \\| 40 120\n.*term \\| 42\n.*end of input .*done: success\n$")
+# The directories counted through three programs (this directory has two
+# entries that are directories: . and ..), the failing pipeline's report
+# naming both failed members, and yes | head succeeding.
+uvexec_demo_test(pipeline
+  ARGS "${CMAKE_CURRENT_SOURCE_DIR}"
+  PASS "^1\\. [^\n]*\n  directories \\(with \\. and \\.\\.\\): [0-9]+\n.*=> pipeline: 1 \"cat /nonexistent/file\": exit status 1; 2 \"grep x\": exit status 1 \\(UVEXEC_EPIPELINE\\)\n.*3\\. yes \\| head -n 1\n  output: y\n  1  yes +exit -1 signal 13 [^\n]*\n  2  head -n 1 +exit 0\n  => success\n$")

@@ -46,6 +46,7 @@ show stream_lines "output line by line as it is written, between timer ticks"
 expect=1 show parallel "a job runner: demo/jobs.txt two at a time, each job reported as it ends" -j 2 jobs.txt
 show control "a timeout, a graceful SIGTERM cancel, and a whole process group"
 show terminal "drive sh -i on a terminal: prompt, typing, resize, ^D, while a timer ticks"
+show pipeline "ls -la | grep '^d' | wc -l without a shell; every member's status" .
 
 echo
 if [ "$failed" -eq 0 ]; then
