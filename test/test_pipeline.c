@@ -853,6 +853,39 @@ START_TEST(test_cancel_reaches_all) {
 }
 END_TEST
 
+/* A member that ignores the cancel signal gets SIGKILL once the
+ * pipeline's wait delay runs out; the others went with the signal. */
+START_TEST(test_wait_delay_after_cancel) {
+  uvexec_cmd_t *a = helper_cmd("ignore-term", NULL);
+  uvexec_cmd_t *b = helper_cmd("cat", NULL);
+  uvexec_pipeline_t *p = uvexec_pipeline(a, b, NULL);
+  probe_t seen;
+  pl_probe_t pr;
+  uint64_t t0;
+
+  ck_assert_int_eq(uvexec_pipeline_set_cancel_signal(p, SIGTERM), 0);
+  ck_assert_int_eq(uvexec_pipeline_set_wait_delay(p, 300), 0);
+  probe_init(&seen, b);
+  probe_watch_stdout(&seen);
+  pl_start(&pr, p);
+  /* "ready" came through the joint: SIGTERM is ignored by now. */
+  probe_wait_text(&seen, "ready\n");
+  t0 = now_ms();
+  ck_assert_int_eq(uvexec_pipeline_cancel(p), 0);
+  pl_wait(&pr);
+  ck_assert_int_eq(pr.status, UV_ECANCELED);
+  ck_assert_int_eq(uvexec_term_signal(a), SIGKILL);
+  ck_assert_int_eq(uvexec_term_signal(b), SIGTERM);
+  ck_assert_msg(now_ms() - t0 >= 250,
+                "SIGKILL came %llu ms after the "
+                "cancel, before the 300 ms wait delay",
+                (unsigned long long)(now_ms() - t0));
+  seen.cmd = NULL; /* the pipeline frees it */
+  probe_free(&seen);
+  uvexec_pipeline_free(p);
+}
+END_TEST
+
 /* Free while running: every member killed and reaped, no callback. */
 START_TEST(test_free_while_running) {
   uvexec_cmd_t *cmds[3];
@@ -987,6 +1020,7 @@ static Suite *pipeline_suite(void) {
   ADD_TEST(s, test_one_process_group);
   ADD_TEST(s, test_timeout_reaches_all);
   ADD_TEST(s, test_cancel_reaches_all);
+  ADD_TEST(s, test_wait_delay_after_cancel);
   ADD_TEST(s, test_free_while_running);
   ADD_TEST(s, test_free_in_callbacks);
   ADD_TEST(s, test_members_see_only_stdio);
