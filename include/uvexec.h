@@ -320,24 +320,110 @@ UVEXEC_EXTERN int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd,
 
 /* Which machinery starts the child. */
 typedef enum {
-  /* posix_spawn with the exit watched through a pidfd where this kernel
-   * and this cmd allow it, uv_spawn otherwise. The default. */
+  /* The default: the clone engine for a cmd with child setup options or
+   * another uid/gid, posix_spawn with the exit watched through a pidfd
+   * for the rest, and uv_spawn where the process has no pidfd. */
   UVEXEC_ENGINE_AUTO = 0,
   /* libuv's uv_spawn (fork + exec), with libuv reaping the child. */
   UVEXEC_ENGINE_UV = 1,
   /* posix_spawn (clone with CLONE_VM|CLONE_VFORK: the cost does not grow
    * with the parent's memory) and a pidfd in a uv_poll_t. Starting fails
-   * with UV_ENOSYS where the kernel has no pidfd, UV_ENOTSUP for uid/gid.
-   * The default for a cmd with uvexec_cmd_set_pgid(), which the uv engine
-   * answers with UV_ENOTSUP. */
-  UVEXEC_ENGINE_POSIX_SPAWN = 2
+   * with UV_ENOSYS where the kernel has no pidfd, UV_ENOTSUP for uid/gid
+   * and child setup. The default for a cmd with uvexec_cmd_set_pgid(),
+   * which the uv engine answers with UV_ENOTSUP. */
+  UVEXEC_ENGINE_POSIX_SPAWN = 2,
+  /* clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) and uvexec's own child code
+   * (Linux): the cost of posix_spawn, the pidfd taken atomically at birth,
+   * and every child setup option below. The default for a cmd with any of
+   * those options or with uid/gid. Where the kernel has no clone3 it uses
+   * glibc's clone() with CLONE_PIDFD (no cgroup then); where the process
+   * has no pidfd at all (kernels before 5.3, valgrind) starting fails
+   * with UV_ENOSYS. */
+  UVEXEC_ENGINE_CLONE = 3
 } uvexec_engine_t;
 
 /* uvexec_cmd_set_engine chooses the engine for this cmd. The environment
- * variable UVEXEC_ENGINE ("uv" or "posix_spawn") changes the default for
- * the whole process, which is how the test suite runs against both. */
+ * variable UVEXEC_ENGINE ("uv", "posix_spawn" or "clone") changes the
+ * default for the whole process, as if every cmd had chosen it, which is
+ * how the test suite runs against each. An engine that cannot apply an
+ * option of the cmd makes the start fail with UV_ENOTSUP. */
 UVEXEC_EXTERN int uvexec_cmd_set_engine(uvexec_cmd_t *cmd,
                                         uvexec_engine_t engine);
+
+/* ------------------------------------------------------------------------
+ * Child setup
+ *
+ * What the child is given before it runs its program, applied in the
+ * child between the clone and the exec, in this order: session or process
+ * group, stdin/stdout/stderr and extra fds, directory, groups, gid, uid,
+ * resource limits, umask, nice, death signal, closing of every other fd,
+ * default signal dispositions and an empty mask, exec. Any step that
+ * fails makes uvexec_start() fail with that step's error (never an exit
+ * code), and nothing is left running.
+ *
+ * The options that only the clone engine (UVEXEC_ENGINE_CLONE) can apply
+ * are the death signal, resource limits, umask, nice, groups and cgroup;
+ * a cmd with any of them starts there by default, and an explicit
+ * UVEXEC_ENGINE_UV or UVEXEC_ENGINE_POSIX_SPAWN answers UV_ENOTSUP at
+ * start. uid and gid also work on the uv engine.
+ * ------------------------------------------------------------------------ */
+
+/* uvexec_cmd_set_pdeathsig makes the child receive signal sig when the
+ * thread that started it ends (Go's SysProcAttr.Pdeathsig; with a loop,
+ * start the cmd from the loop's thread). When the parent died before the
+ * child got to exec, the child sends itself sig at once. 0 (the default)
+ * means none. UV_EINVAL for an invalid signal. The death signal is cleared
+ * by the kernel when the child runs a set-user-ID program. */
+UVEXEC_EXTERN int uvexec_cmd_set_pdeathsig(uvexec_cmd_t *cmd, int sig);
+
+/* uvexec_cmd_set_rlimit sets the child's limit for resource (RLIMIT_NOFILE,
+ * RLIMIT_AS, RLIMIT_CPU, ... from <sys/resource.h>) to soft and hard
+ * (RLIM_INFINITY for none), as setrlimit() would in the child. Several
+ * resources may be set; setting one again replaces its values. UV_EINVAL
+ * for an unknown resource or soft above hard; raising a hard limit without
+ * the privilege makes the start fail with UV_EPERM. */
+UVEXEC_EXTERN int uvexec_cmd_set_rlimit(uvexec_cmd_t *cmd, int resource,
+                                        uint64_t soft, uint64_t hard);
+
+/* uvexec_cmd_set_umask sets the child's file mode creation mask (as
+ * umask(mask) in the child). By default the child inherits the parent's.
+ * UV_EINVAL for bits beyond 0777. */
+UVEXEC_EXTERN int uvexec_cmd_set_umask(uvexec_cmd_t *cmd, unsigned int mask);
+
+/* uvexec_cmd_set_nice adds inc to the child's nice value (as nice(inc) in
+ * the child: the result is kept within -20 .. 19). A negative inc needs
+ * the privilege to raise priority: without it the start fails with
+ * UV_EACCES or UV_EPERM. */
+UVEXEC_EXTERN int uvexec_cmd_set_nice(uvexec_cmd_t *cmd, int inc);
+
+/* uvexec_cmd_set_groups sets the child's supplementary groups to the n
+ * gids (copied; n 0 means none), with uvexec_cmd_set_gid() and
+ * uvexec_cmd_set_uid() for the rest of its identity (Go's
+ * SysProcAttr.Credential). Without this call a child whose uid or gid is
+ * set keeps no supplementary groups where the privilege allows dropping
+ * them, as libuv does. Not allowed to: the start fails with UV_EPERM.
+ * UV_EINVAL for gids NULL with n > 0. */
+UVEXEC_EXTERN int uvexec_cmd_set_groups(uvexec_cmd_t *cmd,
+                                        const uv_gid_t *gids, size_t n);
+
+/* uvexec_cmd_set_cgroup starts the child inside the cgroup v2 directory
+ * path (copied; NULL or "" for the parent's cgroup), atomically through
+ * CLONE_INTO_CGROUP: it never runs a moment outside it. Where path is not
+ * a cgroup v2 directory, or this kernel cannot start a child into one,
+ * the start fails with UV_ENOTSUP and a message naming path; errors of the
+ * cgroup itself (UV_ENOENT, UV_EACCES, UV_EBUSY for a cgroup that has
+ * controllers enabled for its children) are given as they come. Never a
+ * silent no-op. */
+UVEXEC_EXTERN int uvexec_cmd_set_cgroup(uvexec_cmd_t *cmd, const char *path);
+
+/* uvexec_cmd_set_close_fds decides whether the child gets only its fds 0,
+ * 1, 2 and those given with uvexec_cmd_add_fd() (on, the default, as
+ * Python's close_fds), or also every other fd the application opened
+ * without O_CLOEXEC (off). The clone and posix_spawn engines close them
+ * in the child; the uv engine runs no code of uvexec's in its child and
+ * cannot: there such fds still reach the child whatever this says. fds
+ * uvexec opens itself never reach a child on any engine. */
+UVEXEC_EXTERN int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on);
 
 /* ------------------------------------------------------------------------
  * Running
@@ -434,9 +520,9 @@ typedef struct {
   uint64_t maxrss_kib;  /* peak resident set size, KiB */
 } uvexec_rusage_t;
 
-/* uvexec_rusage fills *usage for a child reaped by the posix_spawn engine.
- * UV_EBUSY before the exit was seen, UV_ENOTSUP with the uv_spawn engine,
- * which does not report it. */
+/* uvexec_rusage fills *usage for a child reaped by the posix_spawn or
+ * clone engine. UV_EBUSY before the exit was seen, UV_ENOTSUP with the
+ * uv_spawn engine, which does not report it. */
 UVEXEC_EXTERN int uvexec_rusage(const uvexec_cmd_t *cmd,
                                 uvexec_rusage_t *usage);
 

@@ -105,6 +105,7 @@ static void release(uvexec_cmd_t *cmd) {
   free(cmd->dir);
   free(cmd->path);
   uvexec__free_messages(cmd);
+  uvexec__setup_release(cmd);
   uvexec__buf_free(&cmd->in.queue);
   for (i = 0; i < 2; i++) {
     uvexec__buf_free(&cmd->out[i].buf);
@@ -445,7 +446,7 @@ int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd, size_t bytes) {
 int uvexec_cmd_set_engine(uvexec_cmd_t *cmd, uvexec_engine_t engine) {
   GUARD_CONFIG(cmd);
   if (engine != UVEXEC_ENGINE_AUTO && engine != UVEXEC_ENGINE_UV &&
-      engine != UVEXEC_ENGINE_POSIX_SPAWN)
+      engine != UVEXEC_ENGINE_POSIX_SPAWN && engine != UVEXEC_ENGINE_CLONE)
     return UV_EINVAL;
   cmd->engine = engine;
   return 0;

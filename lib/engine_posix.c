@@ -65,6 +65,12 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
   short flags;
   pid_t pid;
 
+  if (uvexec__setup_needs_clone(cmd)) {
+    uvexec__set_error(cmd, "exec: the posix_spawn engine cannot apply child "
+                           "setup (death signal, limits, umask, nice, "
+                           "groups, cgroup): use UVEXEC_ENGINE_CLONE");
+    return UV_ENOTSUP;
+  }
   if (cmd->set_uid || cmd->set_gid)
     return UV_ENOTSUP;
   if (!uvexec__engine_posix_available())
@@ -114,6 +120,16 @@ int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
     if (err != 0)
       goto out;
   }
+#if defined(__GLIBC__) &&                                                     \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  /* Only what the child is given reaches it: every fd above its own is
+   * closed in the child (close_range, after the dup2s above). */
+  if (!cmd->setup.keep_fds) {
+    err = posix_spawn_file_actions_addclosefrom_np(&actions, (int)count);
+    if (err != 0)
+      goto out;
+  }
+#endif
 
   /* The child starts as a child of uv_spawn would: every signal at its
    * default action, nothing blocked. */

@@ -111,6 +111,13 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
   size_t count = 3 + plan->extra_count, i;
   int err;
 
+  if (uvexec__setup_needs_clone(cmd)) {
+    /* libuv's child runs no code of ours. */
+    uvexec__set_error(cmd, "exec: the uv engine cannot apply child setup "
+                           "(death signal, limits, umask, nice, groups, "
+                           "cgroup): use UVEXEC_ENGINE_CLONE");
+    return UV_ENOTSUP;
+  }
   if (cmd->set_pgid)
     return UV_ENOTSUP; /* libuv has setsid (DETACHED), not setpgid */
   if (plan->tty != NULL) {

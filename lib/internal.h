@@ -108,6 +108,32 @@ typedef struct {
   char path[64];     /* the slave's path, "/dev/pts/N", once opened */
   int line_started;  /* bytes typed since the last newline or VEOF */
 } uvexec__pty_t;
+/* ---- child setup (setup.c, engine_clone.c) ----------------------------- */
+
+/* One resource limit. soft and hard come first and in this order: they
+ * are the kernel's struct rlimit64, handed to prlimit64 as they are. */
+typedef struct {
+  uint64_t soft;
+  uint64_t hard;
+  int resource;
+} uvexec__rlimit_t;
+
+/* What uvexec_cmd_set_pdeathsig and friends asked for. All zero is the
+ * default: nothing changed, and fds closed in the child. */
+typedef struct {
+  int pdeathsig;              /* 0: none */
+  uvexec__rlimit_t *rlimits;  /* owned */
+  size_t rlimit_count;
+  int set_umask;
+  unsigned int umask;
+  int set_nice;
+  int nice;
+  int set_groups;
+  uv_gid_t *groups; /* owned; NULL when group_count is 0 */
+  size_t group_count;
+  char *cgroup;  /* owned; NULL: the parent's */
+  int keep_fds;  /* uvexec_cmd_set_close_fds(cmd, 0) */
+} uvexec__setup_t;
 
 /* ---- the command ------------------------------------------------------- */
 
@@ -201,6 +227,8 @@ struct uvexec_cmd_s {
   void *group_node; /* the group entry of this cmd; NULL otherwise */
   /* Pipelines (pipeline.c). The cmd code never reads this. */
   void *pipeline; /* the pipeline that owns this cmd; NULL otherwise */
+  /* Child setup (setup.c). */
+  uvexec__setup_t setup;
 };
 
 /* uvexec__leads_group tells whether the child leads a process group of
@@ -313,6 +341,17 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
                             const uvexec__spawn_plan_t *plan);
 int uvexec__engine_posix_available(void);
 int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
+                               const uvexec__spawn_plan_t *plan);
+
+/* setup.c: whether cmd asks for what only the clone engine can do (the
+ * uid and gid, which libuv can do too, are not counted), and the release
+ * of what the setters keep. */
+int uvexec__setup_needs_clone(const uvexec_cmd_t *cmd);
+void uvexec__setup_release(uvexec_cmd_t *cmd);
+
+/* engine_clone.c */
+int uvexec__engine_clone_available(void);
+int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
                                const uvexec__spawn_plan_t *plan);
 
 /* control.c */

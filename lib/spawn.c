@@ -24,6 +24,8 @@ static uvexec_engine_t default_engine(void) {
     return UVEXEC_ENGINE_UV;
   if (name != NULL && strcmp(name, "posix_spawn") == 0)
     return UVEXEC_ENGINE_POSIX_SPAWN;
+  if (name != NULL && strcmp(name, "clone") == 0)
+    return UVEXEC_ENGINE_CLONE;
   return UVEXEC_ENGINE_AUTO;
 }
 
@@ -33,11 +35,19 @@ static uvexec_engine_t choose_engine(const uvexec_cmd_t *cmd) {
   if (engine == UVEXEC_ENGINE_AUTO)
     engine = default_engine();
   if (engine == UVEXEC_ENGINE_AUTO) {
-    /* posix_spawn cannot change the user or group; libuv cannot set a
-     * process group or give a controlling terminal. */
+    /* Child setup is the clone engine's alone; another uid or gid is
+     * too, at posix_spawn's cost, where libuv would fork. Without pidfds
+     * the uv engine still does uid and gid; the rest then fails on the
+     * clone engine with UV_ENOSYS, plainly. libuv cannot set a process
+     * group or give a controlling terminal. */
+    if (uvexec__setup_needs_clone(cmd))
+      return UVEXEC_ENGINE_CLONE;
+    if (cmd->set_uid || cmd->set_gid)
+      return uvexec__engine_clone_available() ? UVEXEC_ENGINE_CLONE
+                                              : UVEXEC_ENGINE_UV;
     if ((cmd->set_pgid || cmd->pty.on) && uvexec__engine_posix_available())
       return UVEXEC_ENGINE_POSIX_SPAWN;
-    if (cmd->set_uid || cmd->set_gid || !uvexec__engine_posix_available())
+    if (!uvexec__engine_posix_available())
       return UVEXEC_ENGINE_UV;
     return UVEXEC_ENGINE_POSIX_SPAWN;
   }
@@ -147,10 +157,17 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
   plan.extra_count = cmd->extra_count;
   plan.tty = cmd->pty.on ? cmd->pty.path : NULL;
 
-  if (choose_engine(cmd) == UVEXEC_ENGINE_POSIX_SPAWN)
+  switch (choose_engine(cmd)) {
+  case UVEXEC_ENGINE_POSIX_SPAWN:
     err = uvexec__engine_posix_spawn(cmd, &plan);
-  else
+    break;
+  case UVEXEC_ENGINE_CLONE:
+    err = uvexec__engine_clone_spawn(cmd, &plan);
+    break;
+  default:
     err = uvexec__engine_uv_spawn(cmd, &plan);
+    break;
+  }
 
   /* The child has its copies (or there is no child): the parent's copies
    * of the child's ends go now, or the parent would never see EOF. */

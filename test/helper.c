@@ -23,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -528,6 +531,72 @@ static int cmd_group_job(long ms) {
   return 0;
 }
 
+/* ---- child setup: what the child was given ------------------------------- */
+
+static void print_limit(char *buf, size_t size, rlim_t v) {
+  if (v == RLIM_INFINITY)
+    snprintf(buf, size, "inf");
+  else
+    snprintf(buf, size, "%llu", (unsigned long long)v);
+}
+
+/* setup: one "name value..." line for each attribute child setup can
+ * change: nofile SOFT HARD, cpu SOFT HARD, umask OOOO, nice N, pdeathsig N,
+ * ids PID PGID SID, creds UID GID, groups G... (ascending). */
+static int cmd_setup(void) {
+  char line[1024], soft[32], hard[32];
+  gid_t groups[256];
+  struct rlimit rl;
+  mode_t mask;
+  int n, i, sig = 0;
+  size_t len;
+
+  getrlimit(RLIMIT_NOFILE, &rl);
+  print_limit(soft, sizeof soft, rl.rlim_cur);
+  print_limit(hard, sizeof hard, rl.rlim_max);
+  len = (size_t)snprintf(line, sizeof line, "nofile %s %s\n", soft, hard);
+  getrlimit(RLIMIT_CPU, &rl);
+  print_limit(soft, sizeof soft, rl.rlim_cur);
+  print_limit(hard, sizeof hard, rl.rlim_max);
+  len += (size_t)snprintf(line + len, sizeof line - len, "cpu %s %s\n", soft,
+                          hard);
+  mask = umask(0);
+  errno = 0;
+  n = getpriority(PRIO_PROCESS, 0);
+  prctl(PR_GET_PDEATHSIG, &sig);
+  len += (size_t)snprintf(line + len, sizeof line - len,
+                          "umask %04o\nnice %d\npdeathsig %d\n"
+                          "ids %ld %ld %ld\ncreds %ld %ld\ngroups",
+                          (unsigned)mask, n, sig, (long)getpid(),
+                          (long)getpgrp(), (long)getsid(0), (long)getuid(),
+                          (long)getgid());
+  n = getgroups(256, groups);
+  for (i = 1; i < n; i++) { /* insertion sort: the kernel keeps them so */
+    gid_t g = groups[i];
+    int j = i;
+    while (j > 0 && groups[j - 1] > g) {
+      groups[j] = groups[j - 1];
+      j--;
+    }
+    groups[j] = g;
+  }
+  for (i = 0; i < n && len < sizeof line - 16; i++)
+    len += (size_t)snprintf(line + len, sizeof line - len, " %ld",
+                            (long)groups[i]);
+  len += (size_t)snprintf(line + len, sizeof line - len, "\n");
+  write_all(1, line, len);
+  return 0;
+}
+
+/* wait-signal: says "ready" and waits for a signal at its default action
+ * (one that kills it). */
+static int cmd_wait_signal(void) {
+  write_str(1, "ready\n");
+  for (;;)
+    pause();
+  return 0;
+}
+
 #define NEED(n)                                                               \
   do {                                                                        \
     if (argc < (n))                                                           \
@@ -716,6 +785,12 @@ int main(int argc, char **argv) {
     if (pipeline_sub(sub, argc, argv, &rc))
       return rc;
   }
+
+  /* Child setup. */
+  if (strcmp(sub, "setup") == 0)
+    return cmd_setup();
+  if (strcmp(sub, "wait-signal") == 0)
+    return cmd_wait_signal();
 
   usage_exit("unknown sub-command");
   return 2;

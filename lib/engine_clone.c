@@ -1,0 +1,674 @@
+/* The clone engine: the child is made with
+ * clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD [| CLONE_INTO_CGROUP]) and
+ * runs uvexec's own code until its exec.
+ *
+ * CLONE_VM|CLONE_VFORK is what posix_spawn does: no page tables are
+ * copied, so a start costs the same at any parent size, and the parent's
+ * thread sleeps only until the child has exec'd (or died). CLONE_PIDFD
+ * hands back the pidfd together with the pid, so no reaper anywhere can
+ * take the child (and give its pid away) before uvexec holds it, which
+ * pidfd_open() after posix_spawn cannot promise. CLONE_INTO_CGROUP puts
+ * the child in its cgroup before it runs at all.
+ *
+ * The hazards of running on the parent's memory, and how each is met:
+ *
+ *  - The child needs a stack of its own (the parent's is still in use
+ *    by the sleeping parent frame): a fresh mapping with a guard page.
+ *  - clone3 has no function argument: a few lines of assembly per
+ *    architecture (x86_64, aarch64) make the call and, in the child,
+ *    call child_main on the new stack and exit if it ever returns.
+ *    Elsewhere, and where the kernel has no clone3, glibc's clone() with
+ *    CLONE_PIDFD does the same (without CLONE_INTO_CGROUP).
+ *  - The child shares everything with the parent, its thread pointer
+ *    included: it may not take a lock, allocate, or touch errno (which is
+ *    the parent thread's). It makes raw system calls only, on data the
+ *    parent prepared, and writes nothing but its error report.
+ *  - A signal handler of the application must never run on the child's
+ *    stack: every signal is blocked in the parent around the clone, and
+ *    the child sets every disposition to the default before it unblocks.
+ *  - The exec's failure must reach uvexec_start as an error, never as an
+ *    exit code: the child writes the failed step and errno into the
+ *    shared context and exits; with CLONE_VFORK the parent reads it only
+ *    once the child has exec'd or exited, and a successful exec leaves it
+ *    untouched, so this is a close-on-exec channel without a pipe (the
+ *    way glibc's posix_spawn does it). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* The kernel's struct clone_args up to its cgroup field (version 2, 88
+ * bytes). A kernel that knows only a shorter version accepts it as long
+ * as the fields it does not know are zero. */
+struct clone_args_v2 {
+  uint64_t flags;
+  uint64_t pidfd;
+  uint64_t child_tid;
+  uint64_t parent_tid;
+  uint64_t exit_signal;
+  uint64_t stack;
+  uint64_t stack_size;
+  uint64_t tls;
+  uint64_t set_tid;
+  uint64_t set_tid_size;
+  uint64_t cgroup;
+};
+
+/* The kernel's struct sigaction for rt_sigaction, all zero: SIG_DFL,
+ * no flags, empty mask. */
+struct ksigaction {
+  unsigned long handler;
+  unsigned long flags;
+  unsigned long restorer;
+  uint64_t mask;
+};
+
+/* ---- raw system calls ------------------------------------------------------
+ *
+ * glibc's syscall() stores errno on failure; in the child errno is the
+ * parent thread's. These return -errno instead and touch no memory. */
+
+#if defined(__x86_64__)
+#define HAVE_TRAMPOLINE 1
+static inline long raw6(long n, long a, long b, long c, long d, long e,
+                        long f) {
+  register long rax __asm__("rax") = n;
+  register long rdi __asm__("rdi") = a;
+  register long rsi __asm__("rsi") = b;
+  register long rdx __asm__("rdx") = c;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+
+  __asm__ volatile("syscall"
+                   : "+r"(rax)
+                   : "r"(rdi), "r"(rsi), "r"(rdx), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return rax;
+}
+
+/* clone3_run makes the clone3 call. In the child (return value 0) it
+ * clears the frame pointer, calls fn(arg) on the new stack, whose top the
+ * kernel aligned for a call, and exits with fn's result. In the parent
+ * it returns the child's pid or -errno. */
+static long clone3_run(struct clone_args_v2 *args, int (*fn)(void *),
+                       void *arg) {
+  register long rax __asm__("rax") = SYS_clone3;
+  register void *rdi __asm__("rdi") = args;
+  register long rsi __asm__("rsi") = (long)sizeof(*args);
+  register int (*r12)(void *) __asm__("r12") = fn;
+  register void *r13 __asm__("r13") = arg;
+
+  __asm__ volatile("syscall\n\t"
+                   "testq %%rax, %%rax\n\t"
+                   "jnz 1f\n\t"
+                   "xorl %%ebp, %%ebp\n\t"
+                   "movq %%r13, %%rdi\n\t"
+                   "callq *%%r12\n\t"
+                   "movl %%eax, %%edi\n\t"
+                   "movl $231, %%eax\n\t" /* exit_group */
+                   "syscall\n\t"
+                   "hlt\n\t"
+                   "1:\n\t"
+                   : "+r"(rax)
+                   : "r"(rdi), "r"(rsi), "r"(r12), "r"(r13)
+                   : "rcx", "r11", "memory");
+  return rax;
+}
+#elif defined(__aarch64__)
+#define HAVE_TRAMPOLINE 1
+static inline long raw6(long n, long a, long b, long c, long d, long e,
+                        long f) {
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+
+  __asm__ volatile("svc 0"
+                   : "+r"(x0)
+                   : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                   : "memory");
+  return x0;
+}
+
+static long clone3_run(struct clone_args_v2 *args, int (*fn)(void *),
+                       void *arg) {
+  register long x8 __asm__("x8") = SYS_clone3;
+  register long x0 __asm__("x0") = (long)args;
+  register long x1 __asm__("x1") = (long)sizeof(*args);
+  register int (*x19)(void *) __asm__("x19") = fn;
+  register void *x20 __asm__("x20") = arg;
+
+  __asm__ volatile("svc 0\n\t"
+                   "cbnz x0, 1f\n\t"
+                   "mov x29, xzr\n\t"
+                   "mov x30, xzr\n\t"
+                   "mov x0, x20\n\t"
+                   "blr x19\n\t"
+                   "mov x8, #94\n\t" /* exit_group */
+                   "svc 0\n\t"
+                   "brk #0\n\t"
+                   "1:\n\t"
+                   : "+r"(x0)
+                   : "r"(x8), "r"(x1), "r"(x19), "r"(x20)
+                   : "x30", "memory");
+  return x0;
+}
+#else
+#define HAVE_TRAMPOLINE 0
+/* No assembly for this machine: glibc's syscall(), which may store errno
+ * (the parent's, asleep until the exec) on a failure the child then
+ * reports anyway; and glibc's clone() instead of clone3. */
+static inline long raw6(long n, long a, long b, long c, long d, long e,
+                        long f) {
+  long rc = syscall(n, a, b, c, d, e, f);
+  return rc < 0 ? -errno : rc;
+}
+#endif
+
+#define RAW1(n, a) raw6((n), (long)(a), 0, 0, 0, 0, 0)
+#define RAW2(n, a, b) raw6((n), (long)(a), (long)(b), 0, 0, 0, 0)
+#define RAW3(n, a, b, c) raw6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define RAW4(n, a, b, c, d)                                                    \
+  raw6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+
+/* ---- what the child is given -----------------------------------------------
+ */
+
+/* The steps of the child, for the error report. */
+enum {
+  STEP_NONE = 0,
+  STEP_SESSION,
+  STEP_PGID,
+  STEP_FDS,
+  STEP_CHDIR,
+  STEP_GROUPS,
+  STEP_GID,
+  STEP_UID,
+  STEP_RLIMIT,
+  STEP_NICE,
+  STEP_PDEATHSIG,
+  STEP_CLOSE,
+  STEP_SIGNALS,
+  STEP_EXEC
+};
+
+/* Everything the child needs, prepared by the parent; the child reads it
+ * and writes only step and err. */
+typedef struct {
+  const char *file;
+  char *const *argv;
+  char *const *envp;
+  const char *dir;
+  int nfds;       /* the child's fds 0 .. nfds-1 */
+  const int *src; /* for each: the parent's fd, always >= nfds */
+  int new_session;
+  int set_pgid;
+  pid_t pgid;
+  int set_groups; /* 1: exactly groups; 2: none, failure ignored */
+  const gid_t *groups;
+  size_t group_count;
+  int set_gid;
+  gid_t gid;
+  int set_uid;
+  uid_t uid;
+  const uvexec__rlimit_t *rlimits;
+  size_t rlimit_count;
+  int set_umask;
+  unsigned int umask;
+  int set_nice;
+  int nice;
+  int pdeathsig;
+  pid_t parent; /* getpid() before the clone */
+  int close_fds;
+  int close_max; /* for kernels without close_range: where to stop */
+  struct ksigaction dfl;
+  uint64_t empty_mask;
+  /* The report. */
+  volatile int step;
+  volatile int err; /* positive errno */
+} child_t;
+
+static int fail(child_t *c, int step, long rc) {
+  c->err = (int)-rc;
+  c->step = step;
+  RAW1(SYS_exit_group, 127);
+  return 127;
+}
+
+/* child_main runs in the child, on its own stack and the parent's
+ * memory, from the clone to the exec: raw system calls only. It is kept
+ * out of the sanitizers' reach, whose runtime would act on the parent
+ * thread's state. */
+__attribute__((noinline, no_sanitize_address,
+               no_sanitize("undefined"))) static int
+child_main(void *arg) {
+  child_t *c = arg;
+  long rc;
+  int i, sig;
+  size_t k;
+
+  if (c->new_session) {
+    rc = RAW1(SYS_setsid, 0);
+    if (rc < 0)
+      return fail(c, STEP_SESSION, rc);
+  } else if (c->set_pgid) {
+    rc = RAW2(SYS_setpgid, 0, c->pgid);
+    if (rc < 0)
+      return fail(c, STEP_PGID, rc);
+  }
+
+  /* A controlling terminal would be taken here, after the new session
+   * and before the fds are placed. */
+
+  /* Every source is above the targets (the parent made sure), so no
+   * dup3 overwrites a source still to come; dup3 clears close-on-exec on
+   * the copy. */
+  for (i = 0; i < c->nfds; i++) {
+    rc = RAW3(SYS_dup3, c->src[i], i, 0);
+    if (rc < 0)
+      return fail(c, STEP_FDS, rc);
+  }
+
+  if (c->dir != NULL) {
+    rc = RAW1(SYS_chdir, c->dir);
+    if (rc < 0)
+      return fail(c, STEP_CHDIR, rc);
+  }
+
+  if (c->set_groups) {
+    rc = RAW2(SYS_setgroups, c->group_count, c->groups);
+    if (rc < 0 && c->set_groups == 1)
+      return fail(c, STEP_GROUPS, rc);
+  }
+  if (c->set_gid) {
+    rc = RAW1(SYS_setgid, c->gid);
+    if (rc < 0)
+      return fail(c, STEP_GID, rc);
+  }
+  if (c->set_uid) {
+    rc = RAW1(SYS_setuid, c->uid);
+    if (rc < 0)
+      return fail(c, STEP_UID, rc);
+  }
+
+  for (k = 0; k < c->rlimit_count; k++) {
+    rc = RAW4(SYS_prlimit64, 0, c->rlimits[k].resource, &c->rlimits[k].soft, 0);
+    if (rc < 0)
+      return fail(c, STEP_RLIMIT, rc);
+  }
+
+  if (c->set_umask)
+    RAW1(SYS_umask, c->umask);
+
+  if (c->set_nice) {
+    /* The system call answers 20 - nice, so that it is never negative. */
+    rc = RAW2(SYS_getpriority, PRIO_PROCESS, 0);
+    if (rc < 0)
+      return fail(c, STEP_NICE, rc);
+    rc = 20 - rc + c->nice;
+    if (rc < -20)
+      rc = -20;
+    if (rc > 19)
+      rc = 19;
+    rc = RAW3(SYS_setpriority, PRIO_PROCESS, 0, rc);
+    if (rc < 0)
+      return fail(c, STEP_NICE, rc);
+  }
+
+  if (c->pdeathsig != 0) {
+    rc = RAW2(SYS_prctl, PR_SET_PDEATHSIG, c->pdeathsig);
+    if (rc < 0)
+      return fail(c, STEP_PDEATHSIG, rc);
+    /* The parent may have died before the prctl: then nobody will send
+     * the signal, so the child sends it itself (it is delivered once the
+     * mask is cleared below). */
+    if (RAW1(SYS_getppid, 0) != c->parent)
+      RAW2(SYS_kill, RAW1(SYS_getpid, 0), c->pdeathsig);
+  }
+
+  if (c->close_fds) {
+    /* Marking them close-on-exec is cheaper than closing (no file is
+     * released here) and has the same effect at the exec. */
+    rc = RAW3(SYS_close_range, c->nfds, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (rc == -EINVAL) /* Linux 5.9 and 5.10: no CLOSE_RANGE_CLOEXEC */
+      rc = RAW3(SYS_close_range, c->nfds, ~0U, 0);
+    if (rc == -ENOSYS) {
+      for (i = c->nfds; i < c->close_max; i++)
+        RAW1(SYS_close, i);
+      rc = 0;
+    }
+    if (rc < 0)
+      return fail(c, STEP_CLOSE, rc);
+  }
+
+  /* Every signal back to its default action (glibc's reserved 32 and 33
+   * included), so that no handler of the parent's can run here once
+   * signals are unblocked; then nothing blocked, as after uv_spawn. */
+  for (sig = 1; sig <= 64; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP)
+      continue;
+    RAW4(SYS_rt_sigaction, sig, &c->dfl, 0, sizeof(c->dfl.mask));
+  }
+  rc = RAW4(SYS_rt_sigprocmask, SIG_SETMASK, &c->empty_mask, 0,
+            sizeof(c->empty_mask));
+  if (rc < 0)
+    return fail(c, STEP_SIGNALS, rc);
+
+  rc = RAW3(SYS_execve, c->file, c->argv, c->envp);
+  return fail(c, STEP_EXEC, rc);
+}
+
+/* ---- the parent's side ----------------------------------------------------
+ */
+
+#define STACK_SIZE (64 * 1024)
+
+static int clone3_missing; /* clone3 answered ENOSYS once: a benign race */
+
+int uvexec__engine_clone_available(void) {
+  /* The pidfd is the engine's reason to be: where the process has none
+   * (before Linux 5.3, or under valgrind, which knows no pidfd_open and
+   * turns CLONE_VM|CLONE_VFORK into a fork) it is not used. */
+  return uvexec__engine_posix_available();
+}
+
+/* above gives an fd at or above limit for fd: fd itself, or a
+ * close-on-exec copy recorded in copies. */
+static int above(int fd, int limit, int *copies, int *ncopies) {
+  int copy;
+
+  if (fd >= limit)
+    return fd;
+  copy = fcntl(fd, F_DUPFD_CLOEXEC, limit);
+  if (copy < 0)
+    return -errno;
+  copies[(*ncopies)++] = copy;
+  return copy;
+}
+
+/* open_cgroup opens the cgroup v2 directory for CLONE_INTO_CGROUP. */
+static int open_cgroup(uvexec_cmd_t *cmd, int *fd) {
+  const char *path = cmd->setup.cgroup;
+  struct statfs st;
+  int err;
+
+  *fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*fd < 0) {
+    err = -errno;
+    uvexec__set_start_error(cmd, err, "cgroup", path);
+    return err;
+  }
+  if (fstatfs(*fd, &st) != 0 || st.f_type != CGROUP2_SUPER_MAGIC) {
+    close(*fd);
+    *fd = -1;
+    uvexec__set_error(cmd, "cgroup %s: not a cgroup v2 directory", path);
+    return UV_ENOTSUP;
+  }
+  return 0;
+}
+
+/* child_error turns the child's report into uvexec_start's error. */
+static int child_error(uvexec_cmd_t *cmd, const child_t *c) {
+  int err = -c->err;
+
+  if (c->err == ENOEXEC && c->step == STEP_EXEC)
+    return UVEXEC_ENOEXEC;
+  if (c->step == STEP_CHDIR)
+    uvexec__set_start_error(cmd, err, "chdir", c->dir);
+  return err;
+}
+
+/* reap_now waits for a child that has exited or is about to. A foreign
+ * reaper may have been quicker: nothing is left to wait for then. */
+static void reap_now(int pidfd) {
+  siginfo_t info;
+
+  while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0 &&
+         errno == EINTR)
+    ;
+}
+
+int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
+                               const uvexec__spawn_plan_t *plan) {
+  const uvexec__setup_t *s = &cmd->setup;
+  int nfds = (int)(3 + plan->extra_count), i;
+  int *src = NULL, *copies = NULL, ncopies = 0;
+  int devnull[2] = {-1, -1}, cgroup_fd = -1, pidfd = -1, err = 0;
+  struct clone_args_v2 args;
+  uint64_t all = ~(uint64_t)0, saved;
+  char *stack = MAP_FAILED;
+  struct rlimit nofile;
+  child_t c;
+  long pid;
+
+  if (!uvexec__engine_clone_available())
+    return UV_ENOSYS;
+  if (s->cgroup != NULL && (clone3_missing || !HAVE_TRAMPOLINE)) {
+    uvexec__set_error(cmd,
+                      "cgroup %s: this kernel cannot start a child into a "
+                      "cgroup (no clone3)",
+                      s->cgroup);
+    return UV_ENOTSUP;
+  }
+
+  memset(&c, 0, sizeof(c));
+  src = malloc((size_t)nfds * sizeof(*src));
+  copies = malloc((size_t)(nfds + 4) * sizeof(*copies));
+  if (src == NULL || copies == NULL) {
+    err = UV_ENOMEM;
+    goto out;
+  }
+  if (s->cgroup != NULL) {
+    err = open_cgroup(cmd, &cgroup_fd);
+    if (err != 0)
+      goto out;
+  }
+
+  /* The fd plan: every source above the targets. /dev/null is opened
+   * here, read-only for stdin and read-write otherwise, as libuv does. */
+  for (i = 0; i < nfds; i++) {
+    int fd = i < 3 ? plan->fds[i] : plan->extra[i - 3];
+
+    if (fd < 0) {
+      int *slot = &devnull[i == 0 ? 0 : 1];
+
+      if (*slot < 0) {
+        fd = open("/dev/null", (i == 0 ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (fd < 0) {
+          err = -errno;
+          goto out;
+        }
+        copies[ncopies++] = fd;
+        *slot = above(fd, nfds, copies, &ncopies);
+        if (*slot < 0) {
+          err = *slot;
+          goto out;
+        }
+      }
+      fd = *slot;
+    } else {
+      fd = above(fd, nfds, copies, &ncopies);
+      if (fd < 0) {
+        err = fd;
+        goto out;
+      }
+    }
+    src[i] = fd;
+  }
+
+  stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    err = UV_ENOMEM;
+    goto out;
+  }
+  /* A guard page below: an overflow faults instead of writing over
+   * whatever is mapped there. */
+  (void)mprotect(stack, 4096, PROT_NONE);
+
+  c.file = plan->file;
+  c.argv = plan->argv;
+  c.envp = plan->envp;
+  c.dir = plan->dir;
+  c.nfds = nfds;
+  c.src = src;
+  c.new_session = cmd->new_session;
+  c.set_pgid = cmd->set_pgid;
+  c.pgid = cmd->pgid;
+  if (s->set_groups) {
+    c.set_groups = 1;
+    c.groups = s->groups;
+    c.group_count = s->group_count;
+  } else if (cmd->set_uid || cmd->set_gid) {
+    c.set_groups = 2; /* drop them where allowed, as libuv does */
+  }
+  c.set_gid = cmd->set_gid;
+  c.gid = cmd->gid;
+  c.set_uid = cmd->set_uid;
+  c.uid = cmd->uid;
+  c.rlimits = s->rlimits;
+  c.rlimit_count = s->rlimit_count;
+  c.set_umask = s->set_umask;
+  c.umask = s->umask;
+  c.set_nice = s->set_nice;
+  c.nice = s->nice;
+  c.pdeathsig = s->pdeathsig;
+  c.parent = getpid();
+  c.close_fds = !s->keep_fds;
+  c.close_max = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 65536)
+    c.close_max = (int)nofile.rlim_cur;
+  else if (getrlimit(RLIMIT_NOFILE, &nofile) == 0)
+    c.close_max = 65536;
+
+  memset(&args, 0, sizeof(args));
+  args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+  args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+  args.exit_signal = SIGCHLD;
+  args.stack = (uint64_t)(uintptr_t)stack;
+  args.stack_size = STACK_SIZE;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = (uint64_t)cgroup_fd;
+  }
+
+  /* Every signal blocked, glibc's reserved ones too (pthread_sigmask
+   * would leave those), so that no handler runs in the child before it
+   * has reset them. */
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, sizeof(all));
+  pid = -ENOSYS;
+#if HAVE_TRAMPOLINE
+  if (!clone3_missing) {
+    pid = clone3_run(&args, child_main, &c);
+    if (pid == -ENOSYS)
+      clone3_missing = 1;
+  }
+#endif
+  if (pid == -ENOSYS && cgroup_fd < 0) {
+    pid = clone(child_main, stack + STACK_SIZE,
+                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
+    if (pid < 0)
+      pid = -errno;
+  }
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, NULL, sizeof(saved));
+
+  if (pid < 0) {
+    err = (int)pid;
+    if (cgroup_fd >= 0) {
+      if (err == -ENOSYS || err == -E2BIG) {
+        uvexec__set_error(cmd,
+                          "cgroup %s: this kernel cannot start a child "
+                          "into a cgroup",
+                          s->cgroup);
+        err = UV_ENOTSUP;
+      } else {
+        uvexec__set_start_error(cmd, err, "cgroup", s->cgroup);
+      }
+    }
+    goto out;
+  }
+  if (pidfd < 0) {
+    /* A kernel before 5.2 ignores CLONE_PIDFD: no way to watch this
+     * child safely. It is ours still, as nobody else knows of it yet. */
+    kill((pid_t)pid, SIGKILL);
+    while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    err = UV_ENOSYS;
+    goto out;
+  }
+  if (c.step != STEP_NONE) {
+    /* The child reported its failure and exited without exec. */
+    reap_now(pidfd);
+    close(pidfd);
+    err = child_error(cmd, &c);
+    goto out;
+  }
+
+  cmd->pid = (int)pid;
+  err = uvexec__reap_watch(cmd, pidfd);
+  if (err != 0) {
+    (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    reap_now(pidfd);
+    if (cmd->pidfd >= 0)
+      uvexec__reap_release(cmd); /* closes pidfd */
+    else
+      close(pidfd);
+    cmd->pid = 0;
+  }
+
+out:
+  if (stack != MAP_FAILED)
+    munmap(stack, STACK_SIZE);
+  if (cgroup_fd >= 0)
+    close(cgroup_fd);
+  while (ncopies > 0)
+    close(copies[--ncopies]);
+  free(copies);
+  free(src);
+  return err;
+}

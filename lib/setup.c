@@ -1,0 +1,130 @@
+/* Child setup: the setters for what the child is given before it runs its
+ * program (death signal, limits, umask, nice, groups, cgroup, which fds
+ * it keeps). They only record; the clone engine (engine_clone.c) applies
+ * them in the child, and the other engines refuse what they cannot do. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "internal.h"
+
+#define GUARD_CONFIG(cmd)                                                      \
+  do {                                                                         \
+    if ((cmd) == NULL)                                                         \
+      return UV_EINVAL;                                                        \
+    if ((cmd)->state != UVEXEC__CONFIGURING)                                   \
+      return UV_EBUSY;                                                         \
+  } while (0)
+
+int uvexec_cmd_set_pdeathsig(uvexec_cmd_t *cmd, int sig) {
+  GUARD_CONFIG(cmd);
+  if (sig < 0 || sig >= NSIG)
+    return UV_EINVAL;
+  cmd->setup.pdeathsig = sig;
+  return 0;
+}
+
+int uvexec_cmd_set_rlimit(uvexec_cmd_t *cmd, int resource, uint64_t soft,
+                          uint64_t hard) {
+  uvexec__setup_t *s;
+  uvexec__rlimit_t *list;
+  size_t i;
+
+  GUARD_CONFIG(cmd);
+  if (resource < 0 || resource >= RLIM_NLIMITS || soft > hard)
+    return UV_EINVAL;
+  s = &cmd->setup;
+  for (i = 0; i < s->rlimit_count; i++) {
+    if (s->rlimits[i].resource == resource) {
+      s->rlimits[i].soft = soft;
+      s->rlimits[i].hard = hard;
+      return 0;
+    }
+  }
+  list = realloc(s->rlimits, (s->rlimit_count + 1) * sizeof(*list));
+  if (list == NULL)
+    return UV_ENOMEM;
+  list[s->rlimit_count].soft = soft;
+  list[s->rlimit_count].hard = hard;
+  list[s->rlimit_count].resource = resource;
+  s->rlimits = list;
+  s->rlimit_count++;
+  return 0;
+}
+
+int uvexec_cmd_set_umask(uvexec_cmd_t *cmd, unsigned int mask) {
+  GUARD_CONFIG(cmd);
+  if (mask > 0777)
+    return UV_EINVAL;
+  cmd->setup.set_umask = 1;
+  cmd->setup.umask = mask;
+  return 0;
+}
+
+int uvexec_cmd_set_nice(uvexec_cmd_t *cmd, int inc) {
+  GUARD_CONFIG(cmd);
+  /* Anything beyond the full range of 40 steps is the range itself. */
+  if (inc > 40)
+    inc = 40;
+  if (inc < -40)
+    inc = -40;
+  cmd->setup.set_nice = 1;
+  cmd->setup.nice = inc;
+  return 0;
+}
+
+int uvexec_cmd_set_groups(uvexec_cmd_t *cmd, const uv_gid_t *gids, size_t n) {
+  uv_gid_t *copy = NULL;
+
+  GUARD_CONFIG(cmd);
+  if (gids == NULL && n > 0)
+    return UV_EINVAL;
+  if (n > 65536) /* the kernel's NGROUPS_MAX */
+    return UV_EINVAL;
+  if (n > 0) {
+    copy = malloc(n * sizeof(*copy));
+    if (copy == NULL)
+      return UV_ENOMEM;
+    memcpy(copy, gids, n * sizeof(*copy));
+  }
+  free(cmd->setup.groups);
+  cmd->setup.groups = copy;
+  cmd->setup.group_count = n;
+  cmd->setup.set_groups = 1;
+  return 0;
+}
+
+int uvexec_cmd_set_cgroup(uvexec_cmd_t *cmd, const char *path) {
+  char *copy = NULL;
+
+  GUARD_CONFIG(cmd);
+  if (path != NULL && path[0] != '\0') {
+    copy = strdup(path);
+    if (copy == NULL)
+      return UV_ENOMEM;
+  }
+  free(cmd->setup.cgroup);
+  cmd->setup.cgroup = copy;
+  return 0;
+}
+
+int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on) {
+  GUARD_CONFIG(cmd);
+  cmd->setup.keep_fds = on == 0;
+  return 0;
+}
+
+int uvexec__setup_needs_clone(const uvexec_cmd_t *cmd) {
+  const uvexec__setup_t *s = &cmd->setup;
+
+  return s->pdeathsig != 0 || s->rlimit_count > 0 || s->set_umask ||
+         s->set_nice || s->set_groups || s->cgroup != NULL;
+}
+
+void uvexec__setup_release(uvexec_cmd_t *cmd) {
+  free(cmd->setup.rlimits);
+  free(cmd->setup.groups);
+  free(cmd->setup.cgroup);
+  memset(&cmd->setup, 0, sizeof(cmd->setup));
+}
