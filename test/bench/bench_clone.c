@@ -1,0 +1,404 @@
+/* uvexec-bench-clone — the clone engine against raw posix_spawn.
+ *
+ * Spawn + wait of /bin/true, one child at a time, at each parent ballast
+ * (--ballast, MiB of touched 4 KiB pages, grown between levels). In every
+ * round each contender runs --spawns starts, the first contender rotating
+ * from round to round; the table gives medians over rounds and the median
+ * of the per-round ratios to raw posix_spawn, which runs in the same round.
+ * Also the time inside uvexec_start (the loop is blocked that long), as
+ * median / p99 / max over every start.
+ *
+ * Contenders:
+ *   raw posix_spawn + waitpid        the reference (no attributes)
+ *   posix_spawn engine               uvexec, UVEXEC_ENGINE_POSIX_SPAWN
+ *   clone engine                     uvexec, UVEXEC_ENGINE_CLONE
+ *   clone + rlimit/umask/uid         the same with RLIMIT_NOFILE, a umask
+ *                                    and uid = the current uid set (the
+ *                                    calls are made in the child)
+ *   clone, close_fds off             uvexec_cmd_set_close_fds(cmd, 0)
+ *   posix_spawn engine, close_fds off
+ *
+ * Before the first round --fds inheritable fds (default 64) are opened, so
+ * that closing them has work to do.
+ *
+ * Options: --quick (2 rounds of 50), --rounds N, --spawns N,
+ *          --ballast 0,1024 (MiB), --fds N.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "uvexec.h"
+
+extern char **environ;
+
+#define MAX_ROUNDS 100
+#define MAX_LEVELS 8
+#define MIB ((size_t)1024 * 1024)
+
+static struct {
+  int rounds;
+  int spawns;
+  size_t ballast[MAX_LEVELS];
+  int nballast;
+  int fds;
+} opt = {5, 200, {0, 1024}, 2, 64};
+
+static const char *path_true = "/bin/true";
+
+static double now_s(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void die(const char *fmt, ...) {
+  va_list ap;
+
+  fflush(stdout);
+  fprintf(stderr, "uvexec-bench-clone: ");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  exit(2);
+}
+
+/* ---- samples ------------------------------------------------------------- */
+
+typedef struct {
+  double *v;
+  size_t n, cap;
+} samples_t;
+
+static void samples_add(samples_t *s, double x) {
+  if (s->n == s->cap) {
+    s->cap = s->cap ? s->cap * 2 : 1024;
+    s->v = realloc(s->v, s->cap * sizeof(*s->v));
+    if (s->v == NULL)
+      die("out of memory (samples)");
+  }
+  s->v[s->n++] = x;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p) {
+  size_t rank;
+
+  if (n == 0)
+    return 0;
+  qsort(v, n, sizeof(*v), cmp_double);
+  rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+  if (rank < 1)
+    rank = 1;
+  if (rank > n)
+    rank = n;
+  return v[rank - 1];
+}
+
+static double median(const double *v, int n) {
+  double tmp[MAX_ROUNDS];
+  int i;
+
+  for (i = 0; i < n; i++)
+    tmp[i] = v[i];
+  qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
+  return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+static double median_ratio(const double *a, const double *b, int n) {
+  double r[MAX_ROUNDS];
+  int i;
+
+  for (i = 0; i < n; i++)
+    r[i] = b[i] > 0 ? a[i] / b[i] : 0;
+  return median(r, n);
+}
+
+/* ---- targets ------------------------------------------------------------- */
+
+static int misses;
+
+static void target(int pass, const char *got, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void target(int pass, const char *got, const char *fmt, ...) {
+  char what[160];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  printf("  target: %-58s %-22s %s\n", what, got, pass ? "PASS" : "MISS");
+  misses += !pass;
+}
+
+/* ---- ballast ---------------------------------------------------------------
+ */
+
+static size_t ballast_mib;
+
+static void ballast_grow(size_t mib) {
+  size_t bytes;
+  char *p;
+
+  if (mib <= ballast_mib)
+    return;
+  bytes = (mib - ballast_mib) * MIB;
+  p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+           0);
+  if (p == MAP_FAILED)
+    die("ballast of %zu MiB: %s", mib, strerror(errno));
+  (void)madvise(p, bytes, MADV_NOHUGEPAGE);
+  memset(p, 0xa5, bytes);
+  ballast_mib = mib;
+}
+
+/* ---- contenders ------------------------------------------------------------
+ */
+
+enum {
+  C_POSIX,
+  C_ENG_POSIX,
+  C_CLONE,
+  C_CLONE_SETUP,
+  C_CLONE_KEEP,
+  C_ENG_POSIX_KEEP,
+  C_N
+};
+
+static const char *const names[C_N] = {
+    "raw posix_spawn + waitpid (ref)",
+    "posix_spawn engine",
+    "clone engine",
+    "clone + rlimit/umask/uid",
+    "clone, close_fds off",
+    "posix_spawn engine, close_fds off",
+};
+
+typedef struct {
+  double us[MAX_ROUNDS];
+  samples_t blocked;
+} result_t;
+
+static result_t res[MAX_LEVELS][C_N];
+
+static void reap(pid_t pid) {
+  int status;
+
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      die("waitpid: %s", strerror(errno));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    die("child did not exit 0");
+}
+
+static double run_posix(int n, samples_t *blocked) {
+  char *argv[] = {(char *)path_true, NULL};
+  double t0 = now_s(), a;
+  pid_t pid;
+  int i, err;
+
+  for (i = 0; i < n; i++) {
+    a = now_s();
+    err = posix_spawn(&pid, path_true, NULL, NULL, argv, environ);
+    samples_add(blocked, now_s() - a);
+    if (err != 0)
+      die("posix_spawn: %s", strerror(err));
+    reap(pid);
+  }
+  return (now_s() - t0) / n;
+}
+
+static int bad;
+
+static void on_done(uvexec_cmd_t *cmd, int status) {
+  if (status != 0 && bad++ == 0)
+    fprintf(stderr, "uvexec: %s\n", uvexec_cmd_error(cmd));
+  uvexec_cmd_free(cmd);
+}
+
+static double run_uvexec(int which, int n, samples_t *blocked) {
+  uv_loop_t loop;
+  double t0, a;
+  int i, err;
+
+  if (uv_loop_init(&loop) != 0)
+    die("uv_loop_init");
+  t0 = now_s();
+  for (i = 0; i < n; i++) {
+    uvexec_cmd_t *cmd = uvexec_command(path_true, NULL);
+
+    if (cmd == NULL)
+      die("uvexec_command");
+    switch (which) {
+      case C_ENG_POSIX:
+      case C_ENG_POSIX_KEEP:
+        uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_POSIX_SPAWN);
+        break;
+      default:
+        uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE);
+        break;
+    }
+    if (which == C_CLONE_SETUP) {
+      uvexec_cmd_set_rlimit(cmd, RLIMIT_NOFILE, 256, 512);
+      uvexec_cmd_set_umask(cmd, 027);
+      uvexec_cmd_set_uid(cmd, getuid());
+    }
+    if (which == C_CLONE_KEEP || which == C_ENG_POSIX_KEEP)
+      uvexec_cmd_set_close_fds(cmd, 0);
+    a = now_s();
+    err = uvexec_start(cmd, &loop, on_done);
+    samples_add(blocked, now_s() - a);
+    if (err != 0)
+      die("%s: uvexec_start: %s", names[which], uvexec_cmd_error(cmd));
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  t0 = (now_s() - t0) / n;
+  if (uv_loop_close(&loop) != 0)
+    die("uv_loop_close");
+  if (bad)
+    die("%d children failed", bad);
+  return t0;
+}
+
+static double run(int which, int n, samples_t *blocked) {
+  return which == C_POSIX ? run_posix(n, blocked)
+                          : run_uvexec(which, n, blocked);
+}
+
+static void report(int level) {
+  result_t *r = res[level];
+  const double *ref = r[C_POSIX].us;
+  int R = opt.rounds, c;
+  double ratio, p99, ref99;
+  char got[64];
+
+  printf("\n== spawn + wait %s, parent ballast %zu MiB, %d spawns x %d "
+         "rounds, %d extra inheritable fds ==\n",
+         path_true, opt.ballast[level], opt.spawns, R, opt.fds);
+  printf("  %-36s %9s %9s   %s\n", "contender", "us/spawn", "x ref",
+         "in the start call, us: median / p99 / max");
+  for (c = 0; c < C_N; c++) {
+    samples_t *b = &r[c].blocked;
+
+    printf("  %-36s %9.1f %9.3f   %.1f / %.1f / %.1f\n", names[c],
+           median(r[c].us, R), median_ratio(r[c].us, ref, R),
+           pct(b->v, b->n, 50) * 1e6, pct(b->v, b->n, 99) * 1e6,
+           pct(b->v, b->n, 100) * 1e6);
+  }
+  ratio = median_ratio(r[C_CLONE_SETUP].us, ref, R);
+  snprintf(got, sizeof(got), "%.3fx", ratio);
+  target(ratio <= 1.05, got,
+         "clone + rlimit/umask/uid <= 1.05x posix_spawn @ %zu MiB",
+         opt.ballast[level]);
+  ratio = median_ratio(r[C_CLONE].us, ref, R);
+  snprintf(got, sizeof(got), "%.3fx", ratio);
+  target(ratio <= 1.05, got, "clone engine <= 1.05x posix_spawn @ %zu MiB",
+         opt.ballast[level]);
+  ratio = median_ratio(r[C_CLONE].us, r[C_ENG_POSIX].us, R);
+  snprintf(got, sizeof(got), "%.3fx", ratio);
+  target(ratio <= 1.02, got,
+         "clone engine <= 1.02x posix_spawn engine @ %zu MiB",
+         opt.ballast[level]);
+  ratio = median_ratio(r[C_CLONE].us, r[C_CLONE_KEEP].us, R);
+  snprintf(got, sizeof(got), "%.3fx", ratio);
+  target(ratio <= 1.02, got, "clone: close_fds on <= 1.02x off @ %zu MiB",
+         opt.ballast[level]);
+  p99 = pct(r[C_CLONE_SETUP].blocked.v, r[C_CLONE_SETUP].blocked.n, 99) * 1e3;
+  ref99 = pct(r[C_POSIX].blocked.v, r[C_POSIX].blocked.n, 99) * 1e3;
+  snprintf(got, sizeof(got), "%.2f ms (ref %.2f)", p99, ref99);
+  target(p99 <= 1.0, got, "clone + setup: start call <= 1 ms, p99 @ %zu MiB",
+         opt.ballast[level]);
+}
+
+static void parse_list(const char *s, size_t *out, int *n) {
+  char *end;
+
+  *n = 0;
+  while (*s != '\0' && *n < MAX_LEVELS) {
+    out[(*n)++] = (size_t)strtoul(s, &end, 10);
+    if (end == s)
+      die("bad list: %s", s);
+    s = *end == ',' ? end + 1 : end;
+  }
+}
+
+int main(int argc, char **argv) {
+  int i, level, round, k;
+
+  for (i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0) {
+      opt.rounds = 2;
+      opt.spawns = 50;
+    } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+      opt.rounds = atoi(argv[++i]);
+    } else if (strcmp(argv[i], "--spawns") == 0 && i + 1 < argc) {
+      opt.spawns = atoi(argv[++i]);
+    } else if (strcmp(argv[i], "--ballast") == 0 && i + 1 < argc) {
+      parse_list(argv[++i], opt.ballast, &opt.nballast);
+    } else if (strcmp(argv[i], "--fds") == 0 && i + 1 < argc) {
+      opt.fds = atoi(argv[++i]);
+    } else {
+      die("usage: %s [--quick] [--rounds N] [--spawns N] [--ballast 0,1024] "
+          "[--fds N]",
+          argv[0]);
+    }
+  }
+  if (opt.rounds < 1 || opt.rounds > MAX_ROUNDS || opt.spawns < 1)
+    die("bad --rounds or --spawns");
+
+  {
+    /* The probe start: the clone engine must be usable here at all. */
+    uvexec_cmd_t *cmd = uvexec_command(path_true, NULL);
+    int err;
+
+    uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE);
+    err = uvexec_run(cmd);
+    if (err != 0)
+      die("the clone engine cannot start here: %s", uvexec_strerror(err));
+    uvexec_cmd_free(cmd);
+  }
+  for (i = 0; i < opt.fds; i++)
+    if (open("/dev/null", O_RDONLY) < 0) /* kept open, inheritable */
+      die("open /dev/null: %s", strerror(errno));
+
+  for (level = 0; level < opt.nballast; level++) {
+    ballast_grow(opt.ballast[level]);
+    for (round = 0; round < opt.rounds; round++)
+      for (k = 0; k < C_N; k++) {
+        int c = (round + k) % C_N;
+
+        res[level][c].us[round] =
+            run(c, opt.spawns, &res[level][c].blocked) * 1e6;
+      }
+    report(level);
+  }
+  printf("\n%s\n", misses ? "some targets MISSED" : "every target PASSED");
+  return 0;
+}
