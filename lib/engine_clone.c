@@ -265,7 +265,6 @@ typedef struct {
   int pdeathsig;
   pid_t parent; /* getpid() before the clone */
   int close_fds;
-  int close_max; /* for kernels without close_range: where to stop */
   struct ksigaction dfl;
   uint64_t empty_mask;
   /* The report. */
@@ -378,7 +377,14 @@ child_main(void *arg) {
     if (rc == -EINVAL) /* Linux 5.9 and 5.10: no CLOSE_RANGE_CLOEXEC */
       rc = RAW3(SYS_close_range, c->nfds, ~0U, 0);
     if (rc == -ENOSYS) {
-      for (i = c->nfds; i < c->close_max; i++)
+      /* Before Linux 5.9: one close per possible fd, up to the limit
+       * (at most 65536 of them). */
+      uint64_t lim[2] = {1024, 1024};
+
+      RAW4(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, lim);
+      if (lim[0] > 65536)
+        lim[0] = 65536;
+      for (i = c->nfds; i < (int)lim[0]; i++)
         RAW1(SYS_close, i);
       rc = 0;
     }
@@ -482,7 +488,6 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   struct clone_args_v2 args;
   uint64_t all = ~(uint64_t)0, saved;
   char *stack = MAP_FAILED;
-  struct rlimit nofile;
   child_t c;
   long pid;
 
@@ -580,12 +585,6 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   c.pdeathsig = s->pdeathsig;
   c.parent = getpid();
   c.close_fds = !s->keep_fds;
-  c.close_max = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 65536)
-    c.close_max = (int)nofile.rlim_cur;
-  else if (getrlimit(RLIMIT_NOFILE, &nofile) == 0)
-    c.close_max = 65536;
-
   memset(&args, 0, sizeof(args));
   args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
   args.pidfd = (uint64_t)(uintptr_t)&pidfd;
