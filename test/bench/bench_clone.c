@@ -5,6 +5,9 @@
  * round each contender runs --spawns starts, the first contender rotating
  * from round to round; the table gives medians over rounds and the median
  * of the per-round ratios to raw posix_spawn, which runs in the same round.
+ * A round's figure for a contender is the median of its spawns' times
+ * (start to reaped), so that the few spawns that wait for a CPU on a
+ * shared machine do not decide it.
  * Also the time inside uvexec_start (the loop is blocked that long), as
  * median / p99 / max over every start.
  *
@@ -218,21 +221,35 @@ static void reap(pid_t pid) {
     die("child did not exit 0");
 }
 
+/* round_median answers the median of one contender's n spawn times in a
+ * round: on a shared machine a few spawns wait for a CPU far longer than
+ * the work takes, and the mean would follow them. */
+static double round_median(samples_t *each) {
+  double m = pct(each->v, each->n, 50);
+
+  each->n = 0;
+  return m;
+}
+
+static samples_t each;
+
 static double run_posix(int n, samples_t *blocked) {
   char *argv[] = {(char *)path_true, NULL};
-  double t0 = now_s(), a;
+  double a, b;
   pid_t pid;
   int i, err;
 
   for (i = 0; i < n; i++) {
     a = now_s();
     err = posix_spawn(&pid, path_true, NULL, NULL, argv, environ);
-    samples_add(blocked, now_s() - a);
+    b = now_s();
+    samples_add(blocked, b - a);
     if (err != 0)
       die("posix_spawn: %s", strerror(err));
     reap(pid);
+    samples_add(&each, now_s() - a);
   }
-  return (now_s() - t0) / n;
+  return round_median(&each);
 }
 
 static int bad;
@@ -250,7 +267,6 @@ static double run_uvexec(int which, int n, samples_t *blocked) {
 
   if (uv_loop_init(&loop) != 0)
     die("uv_loop_init");
-  t0 = now_s();
   for (i = 0; i < n; i++) {
     uvexec_cmd_t *cmd = uvexec_command(path_true, NULL);
 
@@ -278,8 +294,9 @@ static double run_uvexec(int which, int n, samples_t *blocked) {
     if (err != 0)
       die("%s: uvexec_start: %s", names[which], uvexec_cmd_error(cmd));
     uv_run(&loop, UV_RUN_DEFAULT);
+    samples_add(&each, now_s() - a);
   }
-  t0 = (now_s() - t0) / n;
+  t0 = round_median(&each);
   if (uv_loop_close(&loop) != 0)
     die("uv_loop_close");
   if (bad)
