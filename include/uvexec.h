@@ -320,22 +320,23 @@ UVEXEC_EXTERN int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd,
 
 /* Which machinery starts the child. */
 typedef enum {
-  /* The default: the clone engine for a cmd with child setup options or
-   * another uid/gid, posix_spawn with the exit watched through a pidfd
-   * for the rest, and uv_spawn where the process has no pidfd. */
+  /* The default: the clone engine on Linux, uv_spawn where the process
+   * has no pidfd (there a cmd with child setup options or a process
+   * group fails with UV_ENOSYS, while uid/gid still work through
+   * uv_spawn). */
   UVEXEC_ENGINE_AUTO = 0,
   /* libuv's uv_spawn (fork + exec), with libuv reaping the child. */
   UVEXEC_ENGINE_UV = 1,
   /* posix_spawn (clone with CLONE_VM|CLONE_VFORK: the cost does not grow
    * with the parent's memory) and a pidfd in a uv_poll_t. Starting fails
    * with UV_ENOSYS where the kernel has no pidfd, UV_ENOTSUP for uid/gid
-   * and child setup. The default for a cmd with uvexec_cmd_set_pgid(),
-   * which the uv engine answers with UV_ENOTSUP. */
+   * and child setup. Kept for comparison; the clone engine does all it
+   * does. */
   UVEXEC_ENGINE_POSIX_SPAWN = 2,
   /* clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) and uvexec's own child code
    * (Linux): the cost of posix_spawn, the pidfd taken atomically at birth,
-   * and every child setup option below. The default for a cmd with any of
-   * those options or with uid/gid. Where the kernel has no clone3 it uses
+   * and every child setup option below. The default on Linux. Where the
+   * kernel has no clone3 it uses
    * glibc's clone() with CLONE_PIDFD (no cgroup then); where the process
    * has no pidfd at all (kernels before 5.3, valgrind) starting fails
    * with UV_ENOSYS. */

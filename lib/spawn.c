@@ -35,21 +35,18 @@ static uvexec_engine_t choose_engine(const uvexec_cmd_t *cmd) {
   if (engine == UVEXEC_ENGINE_AUTO)
     engine = default_engine();
   if (engine == UVEXEC_ENGINE_AUTO) {
-    /* Child setup is the clone engine's alone; another uid or gid is
-     * too, at posix_spawn's cost, where libuv would fork. Without pidfds
-     * the uv engine still does uid and gid; the rest then fails on the
-     * clone engine with UV_ENOSYS, plainly. libuv cannot set a process
-     * group or give a controlling terminal. */
-    if (uvexec__setup_needs_clone(cmd))
-      return UVEXEC_ENGINE_CLONE;
-    if (cmd->set_uid || cmd->set_gid)
-      return uvexec__engine_clone_available() ? UVEXEC_ENGINE_CLONE
-                                              : UVEXEC_ENGINE_UV;
-    if ((cmd->set_pgid || cmd->pty.on) && uvexec__engine_posix_available())
+    /* The clone engine does everything posix_spawn does at the same
+     * cost, takes its pidfd at birth, and does child setup and uid/gid
+     * (where libuv would fork). Without pidfds the uv engine still does
+     * uid and gid; child setup then fails on the clone engine with
+     * UV_ENOSYS, plainly, and so does a process group. A terminal is
+     * posix_spawn's for now. */
+    if (cmd->pty.on && uvexec__engine_posix_available())
       return UVEXEC_ENGINE_POSIX_SPAWN;
-    if (!uvexec__engine_posix_available())
-      return UVEXEC_ENGINE_UV;
-    return UVEXEC_ENGINE_POSIX_SPAWN;
+    if (uvexec__engine_clone_available() || uvexec__setup_needs_clone(cmd) ||
+        cmd->set_pgid)
+      return UVEXEC_ENGINE_CLONE;
+    return UVEXEC_ENGINE_UV;
   }
   return engine;
 }

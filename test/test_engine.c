@@ -1,7 +1,7 @@
 /* The engines, chosen explicitly per cmd: libuv's uv_spawn
- * (UVEXEC_ENGINE_UV) against one with a pidfd, posix_spawn
- * (UVEXEC_ENGINE_POSIX_SPAWN) or, with UVEXEC_ENGINE=clone, the clone
- * engine (UVEXEC_ENGINE_CLONE). Whatever the engine, a user sees the same
+ * (UVEXEC_ENGINE_UV) against one with a pidfd: the clone engine
+ * (UVEXEC_ENGINE_CLONE) or, with UVEXEC_ENGINE=posix_spawn, posix_spawn
+ * (UVEXEC_ENGINE_POSIX_SPAWN). Whatever the engine, a user sees the same
  * results and the same messages: output, exit statuses, every kind of
  * start failure, extra fds, new sessions, and a child that starts with
  * default signal dispositions and an empty mask. What only one engine can
@@ -56,14 +56,15 @@ static const char *engine_name(uvexec_engine_t e) {
                                     : "posix_spawn";
 }
 
-/* pidfd_engine is the engine compared with the uv engine: the clone
- * engine when UVEXEC_ENGINE says "clone", posix_spawn otherwise, so that
- * each registration of the suite holds one of them to the uv engine's
- * results. */
+/* pidfd_engine is the engine compared with the uv engine: posix_spawn
+ * when UVEXEC_ENGINE says "posix_spawn", the clone engine (the default)
+ * otherwise, so that each registration of the suite holds one of them to
+ * the uv engine's results. */
 static uvexec_engine_t pidfd_engine(void) {
   const char *e = getenv("UVEXEC_ENGINE");
-  return e != NULL && strcmp(e, "clone") == 0 ? UVEXEC_ENGINE_CLONE
-                                              : UVEXEC_ENGINE_POSIX_SPAWN;
+  return e != NULL && strcmp(e, "posix_spawn") == 0
+             ? UVEXEC_ENGINE_POSIX_SPAWN
+             : UVEXEC_ENGINE_CLONE;
 }
 
 /* ---- what a run looked like ---------------------------------------------- */
