@@ -104,6 +104,14 @@ struct ksigaction {
   uint64_t mask;
 };
 
+/* What runs in the child is kept out of the sanitizers' reach (their
+ * runtime would act on the parent thread's state, and a frame the exec
+ * never leaves would stay poisoned) and inlined even without
+ * optimization, so that no instrumented helper runs there either. */
+#define CHILD_CODE                                                             \
+  __attribute__((no_sanitize_address, no_sanitize("undefined")))
+#define CHILD_INLINE static inline __attribute__((always_inline)) CHILD_CODE
+
 /* ---- raw system calls ------------------------------------------------------
  *
  * glibc's syscall() stores errno on failure; in the child errno is the
@@ -111,8 +119,7 @@ struct ksigaction {
 
 #if defined(__x86_64__)
 #define HAVE_TRAMPOLINE 1
-static inline long raw6(long n, long a, long b, long c, long d, long e,
-                        long f) {
+CHILD_INLINE long raw6(long n, long a, long b, long c, long d, long e, long f) {
   register long rax __asm__("rax") = n;
   register long rdi __asm__("rdi") = a;
   register long rsi __asm__("rsi") = b;
@@ -158,8 +165,7 @@ static long clone3_run(struct clone_args_v2 *args, int (*fn)(void *),
 }
 #elif defined(__aarch64__)
 #define HAVE_TRAMPOLINE 1
-static inline long raw6(long n, long a, long b, long c, long d, long e,
-                        long f) {
+CHILD_INLINE long raw6(long n, long a, long b, long c, long d, long e, long f) {
   register long x8 __asm__("x8") = n;
   register long x0 __asm__("x0") = a;
   register long x1 __asm__("x1") = b;
@@ -203,8 +209,7 @@ static long clone3_run(struct clone_args_v2 *args, int (*fn)(void *),
 /* No assembly for this machine: glibc's syscall(), which may store errno
  * (the parent's, asleep until the exec) on a failure the child then
  * reports anyway; and glibc's clone() instead of clone3. */
-static inline long raw6(long n, long a, long b, long c, long d, long e,
-                        long f) {
+CHILD_INLINE long raw6(long n, long a, long b, long c, long d, long e, long f) {
   long rc = syscall(n, a, b, c, d, e, f);
   return rc < 0 ? -errno : rc;
 }
@@ -272,7 +277,7 @@ typedef struct {
   volatile int err; /* positive errno */
 } child_t;
 
-static int fail(child_t *c, int step, long rc) {
+CHILD_INLINE int fail(child_t *c, int step, long rc) {
   c->err = (int)-rc;
   c->step = step;
   RAW1(SYS_exit_group, 127);
@@ -280,12 +285,8 @@ static int fail(child_t *c, int step, long rc) {
 }
 
 /* child_main runs in the child, on its own stack and the parent's
- * memory, from the clone to the exec: raw system calls only. It is kept
- * out of the sanitizers' reach, whose runtime would act on the parent
- * thread's state. */
-__attribute__((noinline, no_sanitize_address,
-               no_sanitize("undefined"))) static int
-child_main(void *arg) {
+ * memory, from the clone to the exec: raw system calls only. */
+__attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
   child_t *c = arg;
   long rc;
   int i, sig;
