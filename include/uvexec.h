@@ -336,10 +336,9 @@ typedef enum {
   /* clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) and uvexec's own child code
    * (Linux): the cost of posix_spawn, the pidfd taken atomically at birth,
    * and every child setup option below. The default on Linux. Where the
-   * kernel has no clone3 it uses
-   * glibc's clone() with CLONE_PIDFD (no cgroup then); where the process
-   * has no pidfd at all (kernels before 5.3, valgrind) starting fails
-   * with UV_ENOSYS. */
+   * kernel has no clone3 it uses glibc's clone() with CLONE_PIDFD (no
+   * cgroup then); where the process has no pidfd at all (kernels before
+   * 5.3, valgrind) starting fails with UV_ENOSYS. */
   UVEXEC_ENGINE_CLONE = 3
 } uvexec_engine_t;
 
