@@ -327,11 +327,10 @@ typedef enum {
   UVEXEC_ENGINE_AUTO = 0,
   /* libuv's uv_spawn (fork + exec), with libuv reaping the child. */
   UVEXEC_ENGINE_UV = 1,
-  /* posix_spawn (clone with CLONE_VM|CLONE_VFORK: the cost does not grow
-   * with the parent's memory) and a pidfd in a uv_poll_t. Starting fails
-   * with UV_ENOSYS where the kernel has no pidfd, UV_ENOTSUP for uid/gid
-   * and child setup. Kept for comparison; the clone engine does all it
-   * does. */
+  /* The name of the engine that used glibc's posix_spawn, which the clone
+   * engine replaced: it starts children the same way at the same cost and
+   * can do more. Kept so that code that chose it still builds; it now
+   * means UVEXEC_ENGINE_CLONE. */
   UVEXEC_ENGINE_POSIX_SPAWN = 2,
   /* clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) and uvexec's own child code
    * (Linux): the cost of posix_spawn, the pidfd taken atomically at birth,
@@ -343,10 +342,11 @@ typedef enum {
 } uvexec_engine_t;
 
 /* uvexec_cmd_set_engine chooses the engine for this cmd. The environment
- * variable UVEXEC_ENGINE ("uv", "posix_spawn" or "clone") changes the
- * default for the whole process, as if every cmd had chosen it, which is
- * how the test suite runs against each. An engine that cannot apply an
- * option of the cmd makes the start fail with UV_ENOTSUP. */
+ * variable UVEXEC_ENGINE ("clone" or "uv"; "posix_spawn" means "clone")
+ * changes the default for the whole process, as if every cmd had chosen
+ * it, which is how the test suite runs against each. An engine that
+ * cannot apply an option of the cmd makes the start fail with
+ * UV_ENOTSUP. */
 UVEXEC_EXTERN int uvexec_cmd_set_engine(uvexec_cmd_t *cmd,
                                         uvexec_engine_t engine);
 
@@ -363,9 +363,8 @@ UVEXEC_EXTERN int uvexec_cmd_set_engine(uvexec_cmd_t *cmd,
  *
  * The options that only the clone engine (UVEXEC_ENGINE_CLONE) can apply
  * are the death signal, resource limits, umask, nice, groups and cgroup;
- * a cmd with any of them starts there by default, and an explicit
- * UVEXEC_ENGINE_UV or UVEXEC_ENGINE_POSIX_SPAWN answers UV_ENOTSUP at
- * start. uid and gid also work on the uv engine.
+ * the clone engine is the default, and an explicit UVEXEC_ENGINE_UV
+ * answers UV_ENOTSUP at start. uid and gid also work on the uv engine.
  * ------------------------------------------------------------------------ */
 
 /* uvexec_cmd_set_pdeathsig makes the child receive signal sig when the
@@ -419,8 +418,8 @@ UVEXEC_EXTERN int uvexec_cmd_set_cgroup(uvexec_cmd_t *cmd, const char *path);
 /* uvexec_cmd_set_close_fds decides whether the child gets only its fds 0,
  * 1, 2 and those given with uvexec_cmd_add_fd() (on, the default, as
  * Python's close_fds), or also every other fd the application opened
- * without O_CLOEXEC (off). The clone and posix_spawn engines close them
- * in the child; the uv engine runs no code of uvexec's in its child and
+ * without O_CLOEXEC (off). The clone engine closes them in the child;
+ * the uv engine runs no code of uvexec's in its child and
  * cannot: there such fds still reach the child whatever this says. fds
  * uvexec opens itself never reach a child on any engine. */
 UVEXEC_EXTERN int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on);
@@ -520,8 +519,7 @@ typedef struct {
   uint64_t maxrss_kib;  /* peak resident set size, KiB */
 } uvexec_rusage_t;
 
-/* uvexec_rusage fills *usage for a child reaped by the posix_spawn or
- * clone engine. UV_EBUSY before the exit was seen, UV_ENOTSUP with the
+/* uvexec_rusage fills *usage for a child reaped by the clone engine. UV_EBUSY before the exit was seen, UV_ENOTSUP with the
  * uv_spawn engine, which does not report it. */
 UVEXEC_EXTERN int uvexec_rusage(const uvexec_cmd_t *cmd,
                                 uvexec_rusage_t *usage);
@@ -605,9 +603,9 @@ UVEXEC_EXTERN int uvexec_exec(uvexec_cmd_t *cmd);
  * that keeps the terminal open holds the done callback back as it would
  * hold a pipe: uvexec_cmd_set_wait_delay() bounds that.
  *
- * Only the posix_spawn engine can make a controlling terminal: the start
- * fails with UV_ENOTSUP on the uv_spawn engine (UVEXEC_ENGINE=uv, or a
- * uid/gid), and with UV_EINVAL together with uvexec_cmd_set_pgid(). rows
+ * Only the clone engine can make a controlling terminal: the start fails
+ * with UV_ENOTSUP on the uv_spawn engine (UVEXEC_ENGINE=uv, or a kernel
+ * without pidfds), and with UV_EINVAL together with uvexec_cmd_set_pgid(). rows
  * and cols are 1 to 65535, else UV_EINVAL. uvexec_exec() of a cmd with a
  * terminal answers UV_EINVAL. */
 UVEXEC_EXTERN int uvexec_cmd_set_pty(uvexec_cmd_t *cmd, int rows, int cols);

@@ -229,6 +229,7 @@ enum {
   STEP_NONE = 0,
   STEP_SESSION,
   STEP_PGID,
+  STEP_TTY,
   STEP_FDS,
   STEP_CHDIR,
   STEP_GROUPS,
@@ -250,7 +251,9 @@ typedef struct {
   char *const *envp;
   const char *dir;
   int nfds;       /* the child's fds 0 .. nfds-1 */
-  const int *src; /* for each: the parent's fd, always >= nfds */
+  const int *src; /* for each: the parent's fd, always >= nfds, or
+                     UVEXEC__FD_TTY for the terminal */
+  const char *tty; /* the terminal to open and take, or NULL */
   int new_session;
   int set_pgid;
   pid_t pgid;
@@ -289,7 +292,7 @@ CHILD_INLINE int fail(child_t *c, int step, long rc) {
 __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
   child_t *c = arg;
   long rc;
-  int i, sig;
+  int i, sig, tty = -1;
   size_t k;
 
   if (c->new_session) {
@@ -302,14 +305,29 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
       return fail(c, STEP_PGID, rc);
   }
 
-  /* A controlling terminal would be taken here, after the new session
-   * and before the fds are placed. */
+  /* The terminal, after the new session and before the fds are placed:
+   * a session leader that opens a terminal without O_NOCTTY takes it as
+   * its controlling terminal. It is moved above the targets, so that it
+   * is no target itself, and it is close-on-exec: only its copies stay. */
+  if (c->tty != NULL) {
+    rc = RAW4(SYS_openat, AT_FDCWD, c->tty, O_RDWR | O_CLOEXEC, 0);
+    if (rc < 0)
+      return fail(c, STEP_TTY, rc);
+    tty = (int)rc;
+    if (tty < c->nfds) {
+      rc = RAW3(SYS_fcntl, tty, F_DUPFD_CLOEXEC, c->nfds);
+      if (rc < 0)
+        return fail(c, STEP_TTY, rc);
+      RAW1(SYS_close, tty);
+      tty = (int)rc;
+    }
+  }
 
   /* Every source is above the targets (the parent made sure), so no
    * dup3 overwrites a source still to come; dup3 clears close-on-exec on
    * the copy. */
   for (i = 0; i < c->nfds; i++) {
-    rc = RAW3(SYS_dup3, c->src[i], i, 0);
+    rc = RAW3(SYS_dup3, c->src[i] == UVEXEC__FD_TTY ? tty : c->src[i], i, 0);
     if (rc < 0)
       return fail(c, STEP_FDS, rc);
   }
@@ -418,10 +436,26 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
 static int clone3_missing; /* clone3 answered ENOSYS once: a benign race */
 
 int uvexec__engine_clone_available(void) {
+  static int available = -1; /* a benign race: every thread finds the same */
+  int fd;
+
   /* The pidfd is the engine's reason to be: where the process has none
    * (before Linux 5.3, or under valgrind, which knows no pidfd_open and
-   * turns CLONE_VM|CLONE_VFORK into a fork) it is not used. */
-  return uvexec__engine_posix_available();
+   * turns CLONE_VM|CLONE_VFORK into a fork) it is not used. Only ENOSYS
+   * says so; EMFILE and the like are this moment's trouble, for the
+   * start to report, not a reason to give up the engine for good. */
+  if (available < 0) {
+    fd = uvexec__pidfd_open(getpid());
+    if (fd == UV_ENOSYS)
+      available = 0;
+    else if (fd >= 0)
+      available = 1;
+    if (fd >= 0)
+      close(fd);
+    if (available < 0)
+      return 1;
+  }
+  return available;
 }
 
 /* above gives an fd at or above limit for fd: fd itself, or a
@@ -467,6 +501,8 @@ static int child_error(uvexec_cmd_t *cmd, const child_t *c) {
     return UVEXEC_ENOEXEC;
   if (c->step == STEP_CHDIR)
     uvexec__set_start_error(cmd, err, "chdir", c->dir);
+  else if (c->step == STEP_TTY)
+    uvexec__set_start_error(cmd, err, "open", c->tty);
   return err;
 }
 
@@ -520,6 +556,10 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   for (i = 0; i < nfds; i++) {
     int fd = i < 3 ? plan->fds[i] : plan->extra[i - 3];
 
+    if (fd == UVEXEC__FD_TTY) {
+      src[i] = fd; /* opened by the child */
+      continue;
+    }
     if (fd < 0) {
       int *slot = &devnull[i == 0 ? 0 : 1];
 
@@ -563,7 +603,8 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   c.dir = plan->dir;
   c.nfds = nfds;
   c.src = src;
-  c.new_session = cmd->new_session;
+  c.new_session = cmd->new_session || plan->tty != NULL;
+  c.tty = plan->tty;
   c.set_pgid = cmd->set_pgid;
   c.pgid = cmd->pgid;
   if (s->set_groups) {

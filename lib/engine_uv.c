@@ -1,6 +1,6 @@
 /* The uv_spawn engine: libuv forks, execs and reaps the child, and calls
- * back with its exit. It is the engine for what posix_spawn cannot do
- * (another uid or gid) and for kernels without pidfd. */
+ * back with its exit. It is the engine where the process has no pidfd
+ * (and so no clone engine): old kernels, valgrind. */
 #include <elf.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -319,9 +319,6 @@ int uvexec__signal_child(uvexec_cmd_t *cmd, int signum);
 
 /* reap.c: the child's exit and signals, through its pidfd. */
 int uvexec__pidfd_open(pid_t pid);
-/* Keeps an fd number free until the pidfd is opened. */
-int uvexec__fd_reserve(uvexec_cmd_t *cmd, int *fd);
-void uvexec__fd_unreserve(int *fd);
 /* Watches cmd->pid, just started: opens its pidfd and reports its end.
  * On failure the child was killed and reaped (not for the uv engine,
  * which then carries on without a pidfd). */
@@ -334,14 +331,11 @@ void uvexec__reap_release(uvexec_cmd_t *cmd);
 void uvexec__reap_now(uvexec_cmd_t *cmd);
 int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum);
 
-/* engine_uv.c / engine_posix.c */
+/* engine_uv.c */
 /* Closes the process handle of a child libuv will never see exit. */
 void uvexec__engine_uv_forget(uvexec_cmd_t *cmd);
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
                             const uvexec__spawn_plan_t *plan);
-int uvexec__engine_posix_available(void);
-int uvexec__engine_posix_spawn(uvexec_cmd_t *cmd,
-                               const uvexec__spawn_plan_t *plan);
 
 /* setup.c: whether cmd asks for what only the clone engine can do (the
  * uid and gid, which libuv can do too, are not counted), and the release

@@ -3,7 +3,7 @@
  * The parent opens the master (posix_openpt, close-on-exec) and gives it
  * the termios and the size a terminal emulator would, before the child
  * runs; the child opens the slave itself, by path, right after the
- * setsid() of posix_spawn's POSIX_SPAWN_SETSID, which makes it the
+ * clone engine's setsid() (engine_clone.c), which makes it the
  * controlling terminal of the child's new session. So the parent never
  * holds a slave fd: when the child and whatever it left behind have
  * closed theirs, the master reads EIO, which on Linux is the end of a

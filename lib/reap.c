@@ -190,18 +190,6 @@ int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd) {
   return uv_poll_start(&cmd->pidfd_poll, UV_READABLE, on_pidfd);
 }
 
-int uvexec__fd_reserve(uvexec_cmd_t *cmd, int *fd) {
-  *fd = fcntl(uv_backend_fd(cmd->loop), F_DUPFD_CLOEXEC, 0);
-  return *fd >= 0 ? 0 : -errno;
-}
-
-void uvexec__fd_unreserve(int *fd) {
-  if (*fd >= 0) {
-    close(*fd);
-    *fd = -1;
-  }
-}
-
 /* undo ends a child that cannot be watched, so that it is not left
  * running unseen, and reaps it; the start then fails. */
 static void undo(uvexec_cmd_t *cmd, int pidfd) {

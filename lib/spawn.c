@@ -22,9 +22,9 @@ static uvexec_engine_t default_engine(void) {
 
   if (name != NULL && strcmp(name, "uv") == 0)
     return UVEXEC_ENGINE_UV;
-  if (name != NULL && strcmp(name, "posix_spawn") == 0)
-    return UVEXEC_ENGINE_POSIX_SPAWN;
-  if (name != NULL && strcmp(name, "clone") == 0)
+  /* "posix_spawn" names the engine the clone engine replaced. */
+  if (name != NULL &&
+      (strcmp(name, "clone") == 0 || strcmp(name, "posix_spawn") == 0))
     return UVEXEC_ENGINE_CLONE;
   return UVEXEC_ENGINE_AUTO;
 }
@@ -39,15 +39,15 @@ static uvexec_engine_t choose_engine(const uvexec_cmd_t *cmd) {
      * cost, takes its pidfd at birth, and does child setup and uid/gid
      * (where libuv would fork). Without pidfds the uv engine still does
      * uid and gid; child setup then fails on the clone engine with
-     * UV_ENOSYS, plainly, and so does a process group. A terminal is
-     * posix_spawn's for now. */
-    if (cmd->pty.on && uvexec__engine_posix_available())
-      return UVEXEC_ENGINE_POSIX_SPAWN;
+     * UV_ENOSYS, plainly, and so does a process group; a terminal is
+     * refused by the uv engine (UV_ENOTSUP), as documented. */
     if (uvexec__engine_clone_available() || uvexec__setup_needs_clone(cmd) ||
         cmd->set_pgid)
       return UVEXEC_ENGINE_CLONE;
     return UVEXEC_ENGINE_UV;
   }
+  if (engine == UVEXEC_ENGINE_POSIX_SPAWN)
+    return UVEXEC_ENGINE_CLONE;
   return engine;
 }
 
@@ -76,16 +76,10 @@ int uvexec__already_started(uvexec_cmd_t *cmd) {
 
 /* uvexec__engine_can_group tells whether cmd would start through an
  * engine that can put the child in a process group of the caller's
- * choosing (uvexec_cmd_set_pgid): posix_spawn can, uv_spawn cannot, and
- * posix_spawn cannot change the user or group. */
+ * choosing (uvexec_cmd_set_pgid): the clone engine can, uv_spawn cannot. */
 int uvexec__engine_can_group(const uvexec_cmd_t *cmd) {
-  uvexec_engine_t engine = cmd->engine;
-
-  if (engine == UVEXEC_ENGINE_AUTO)
-    engine = default_engine();
-  if (engine == UVEXEC_ENGINE_UV || cmd->set_uid || cmd->set_gid)
-    return 0;
-  return uvexec__engine_posix_available();
+  return choose_engine(cmd) == UVEXEC_ENGINE_CLONE &&
+         uvexec__engine_clone_available();
 }
 
 /* uvexec__preflight does the checks of a start that create nothing: the
@@ -155,9 +149,6 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
   plan.tty = cmd->pty.on ? cmd->pty.path : NULL;
 
   switch (choose_engine(cmd)) {
-  case UVEXEC_ENGINE_POSIX_SPAWN:
-    err = uvexec__engine_posix_spawn(cmd, &plan);
-    break;
   case UVEXEC_ENGINE_CLONE:
     err = uvexec__engine_clone_spawn(cmd, &plan);
     break;

@@ -818,23 +818,9 @@ END_TEST
 
 /* ---- identity ------------------------------------------------------------ */
 
-/* on_posix_spawn tells whether this run makes posix_spawn every cmd's
- * engine: it cannot change the user, and says so with UV_ENOTSUP. */
-static int on_posix_spawn(void) {
-  const char *engine = getenv("UVEXEC_ENGINE");
-  return engine != NULL && strcmp(engine, "posix_spawn") == 0;
-}
-
 START_TEST(test_set_uid_gid) {
   uvexec_cmd_t *cmd;
 
-  if (on_posix_spawn()) {
-    cmd = uvexec_command("id", "-u", NULL);
-    ck_assert_int_eq(uvexec_cmd_set_uid(cmd, getuid()), 0);
-    ck_assert_int_eq(uvexec_output(cmd), UV_ENOTSUP);
-    uvexec_cmd_free(cmd);
-    return;
-  }
   if (geteuid() == 0) {
     cmd = uvexec_command("id", "-u", NULL);
     ck_assert_int_eq(uvexec_cmd_set_uid(cmd, 65534), 0);
@@ -883,7 +869,7 @@ START_TEST(test_set_uid_not_permitted) {
     if (uvexec_cmd_set_uid(cmd, 0) != 0)
       _exit(13);
     rc = uvexec_run(cmd);
-    if (rc != (on_posix_spawn() ? UV_ENOTSUP : UV_EPERM)) {
+    if (rc != UV_EPERM) {
       fprintf(stderr, "uvexec_run as uid %ld with set_uid(0) gave %s\n",
               (long)geteuid(), uvexec_err_name(rc));
       code = 20;

@@ -55,16 +55,15 @@ static const char *env_engine(void) {
 }
 
 /* auto_refuses tells whether the default engine of this run is one that
- * cannot do child setup (UVEXEC_ENGINE=uv or posix_spawn). */
+ * cannot do child setup (UVEXEC_ENGINE=uv). */
 static int auto_refuses(void) {
-  return strcmp(env_engine(), "uv") == 0 ||
-         strcmp(env_engine(), "posix_spawn") == 0;
+  return strcmp(env_engine(), "uv") == 0;
 }
 
 /* auto_needs_pidfd tells whether the default engine of this run, for a
- * plain cmd, is one that needs a pidfd: UVEXEC_ENGINE names the clone or
- * the posix_spawn engine. (Left to itself, the default is the uv engine
- * where there are no pidfds.) */
+ * plain cmd, is one that needs a pidfd: UVEXEC_ENGINE names the clone
+ * engine. (Left to itself, the default is the uv engine where there are
+ * no pidfds.) */
 static int auto_needs_pidfd(void) {
   return strcmp(env_engine(), "clone") == 0 ||
          strcmp(env_engine(), "posix_spawn") == 0;
@@ -324,7 +323,7 @@ START_TEST(test_uid_gid_groups) {
 END_TEST
 
 /* uid and gid by default: the clone engine where there are pidfds (flat
- * cost, no fork), the uv engine otherwise; posix_spawn cannot. */
+ * cost, no fork), the uv engine otherwise. */
 START_TEST(test_uid_by_default) {
   uvexec_cmd_t *cmd = helper_cmd("setup", NULL);
   char want[64];
@@ -333,8 +332,8 @@ START_TEST(test_uid_by_default) {
   ck_assert_int_eq(uvexec_cmd_set_uid(cmd, getuid()), 0);
   ck_assert_int_eq(uvexec_cmd_set_gid(cmd, getgid()), 0);
   run_cmd(cmd, UVEXEC_ENGINE_AUTO, &r);
-  if (strcmp(env_engine(), "posix_spawn") == 0) {
-    ck_assert_int_eq(r.rc, UV_ENOTSUP);
+  if (!clone_usable() && auto_needs_pidfd()) {
+    ck_assert_int_eq(r.rc, UV_ENOSYS);
     return;
   }
   ck_assert_msg(r.rc == 0 && r.status == 0, "%s %s", uvexec_err_name(r.rc),
@@ -532,7 +531,6 @@ static void check_permutation(uvexec_engine_t engine) {
 
 START_TEST(test_fd_permutation) {
   check_permutation(UVEXEC_ENGINE_CLONE);
-  check_permutation(UVEXEC_ENGINE_POSIX_SPAWN);
   check_permutation(UVEXEC_ENGINE_UV);
 }
 END_TEST
@@ -574,14 +572,14 @@ static int has_fd(const char *list, int fd) {
 }
 
 START_TEST(test_close_fds) {
-  uvexec_engine_t closing[2] = {UVEXEC_ENGINE_CLONE, UVEXEC_ENGINE_POSIX_SPAWN};
+  uvexec_engine_t closing[1] = {UVEXEC_ENGINE_CLONE};
   char out[4096];
   int p[2], i;
 
   /* An fd of the application's own, without close-on-exec. */
   ck_assert_int_eq(pipe(p), 0);
 
-  for (i = 0; i < 2; i++) {
+  for (i = 0; i < 1; i++) {
     fds_seen(closing[i], 1, -1, out, sizeof out);
     if (out[0] == '\0')
       continue; /* no pidfd here: asserted as UV_ENOSYS */
@@ -773,14 +771,10 @@ START_TEST(test_cgroup_refused) {
         r.error, "cgroup /nonexistent-uvexec-cg: no such file or directory");
   }
 
-  /* The other engines cannot, and say so. */
+  /* The uv engine cannot, and says so. */
   cmd = helper_cmd("exit", "0", NULL);
   ck_assert_int_eq(uvexec_cmd_set_cgroup(cmd, "/tmp"), 0);
   run_cmd(cmd, UVEXEC_ENGINE_UV, &r);
-  ck_assert_int_eq(r.rc, UV_ENOTSUP);
-  cmd = helper_cmd("exit", "0", NULL);
-  ck_assert_int_eq(uvexec_cmd_set_cgroup(cmd, "/tmp"), 0);
-  run_cmd(cmd, UVEXEC_ENGINE_POSIX_SPAWN, &r);
   ck_assert_int_eq(r.rc, UV_ENOTSUP);
 }
 END_TEST

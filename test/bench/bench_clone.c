@@ -16,13 +16,11 @@
  *
  * Contenders:
  *   raw posix_spawn + waitpid        the reference (no attributes)
- *   posix_spawn engine               uvexec, UVEXEC_ENGINE_POSIX_SPAWN
  *   clone engine                     uvexec, UVEXEC_ENGINE_CLONE
  *   clone + rlimit/umask/uid         the same with RLIMIT_NOFILE, a umask
  *                                    and uid = the current uid set (the
  *                                    calls are made in the child)
  *   clone, close_fds off             uvexec_cmd_set_close_fds(cmd, 0)
- *   posix_spawn engine, close_fds off
  *
  * Before the first round --fds inheritable fds (default 64) are opened, so
  * that closing them has work to do.
@@ -185,26 +183,15 @@ static void ballast_grow(size_t mib) {
   ballast_mib = mib;
 }
 
-/* ---- contenders ------------------------------------------------------------
- */
+/* ---- contenders --------------------------------------------------------- */
 
-enum {
-  C_POSIX,
-  C_ENG_POSIX,
-  C_CLONE,
-  C_CLONE_SETUP,
-  C_CLONE_KEEP,
-  C_ENG_POSIX_KEEP,
-  C_N
-};
+enum { C_POSIX, C_CLONE, C_CLONE_SETUP, C_CLONE_KEEP, C_N };
 
 static const char *const names[C_N] = {
     "raw posix_spawn + waitpid (ref)",
-    "posix_spawn engine",
     "clone engine",
     "clone + rlimit/umask/uid",
     "clone, close_fds off",
-    "posix_spawn engine, close_fds off",
 };
 
 typedef struct {
@@ -276,21 +263,13 @@ static double run_uvexec(int which, int n, samples_t *blocked) {
 
     if (cmd == NULL)
       die("uvexec_command");
-    switch (which) {
-      case C_ENG_POSIX:
-      case C_ENG_POSIX_KEEP:
-        uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_POSIX_SPAWN);
-        break;
-      default:
-        uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE);
-        break;
-    }
+    uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE);
     if (which == C_CLONE_SETUP) {
       uvexec_cmd_set_rlimit(cmd, RLIMIT_NOFILE, 256, 512);
       uvexec_cmd_set_umask(cmd, 027);
       uvexec_cmd_set_uid(cmd, getuid());
     }
-    if (which == C_CLONE_KEEP || which == C_ENG_POSIX_KEEP)
+    if (which == C_CLONE_KEEP)
       uvexec_cmd_set_close_fds(cmd, 0);
     a = now_s();
     err = uvexec_start(cmd, &loop, on_done);
@@ -356,16 +335,6 @@ static void report(int level) {
   ratio = median_ratio(r[C_CLONE].us, ref, R);
   snprintf(got, sizeof(got), "%.3fx", ratio);
   target(ratio <= 1.05, got, "clone engine <= 1.05x posix_spawn @ %zu MiB",
-         opt.ballast[level]);
-  ratio = median_ratio(r[C_CLONE].us, r[C_ENG_POSIX].us, R);
-  snprintf(got, sizeof(got), "%.3fx", ratio);
-  target(ratio <= 1.02, got,
-         "clone engine <= 1.02x posix_spawn engine @ %zu MiB",
-         opt.ballast[level]);
-  ratio = median_ratio(r[C_CLONE].cpu, r[C_ENG_POSIX].cpu, R);
-  snprintf(got, sizeof(got), "%.3fx", ratio);
-  target(ratio <= 1.02, got,
-         "clone engine CPU <= 1.02x posix_spawn engine's @ %zu MiB",
          opt.ballast[level]);
   ratio = median_ratio(r[C_CLONE].us, r[C_CLONE_KEEP].us, R);
   snprintf(got, sizeof(got), "%.3fx", ratio);
