@@ -32,11 +32,16 @@
 
 #include "internal.h"
 
-/* Measured on a 2-core VM (make bench, "timer" and "capture"): 2 MiB a
- * turn keeps a 1 ms timer's p99 under 2 ms with 50 streams at full
- * speed, and lets one stream alone read in long runs. */
+/* A turn reads at most TURN_BUDGET bytes, and less when reading that much
+ * took longer than TURN_TIME: captured bytes cost a page fault each 4 KiB,
+ * which on some machines (a VM whose host backs memory lazily) is dearer
+ * than the copy, so the budget adapts, halving after a long turn and
+ * growing back after a short one. Measured on a 2-core VM (make bench,
+ * "timer" and "capture"). */
 #define TURN_BUDGET (2u * 1024 * 1024)
-#define MIN_SHARE (32u * 1024)
+#define TURN_BUDGET_MIN (256u * 1024)
+#define TURN_TIME_NS (500u * 1000)
+#define MIN_SHARE (16u * 1024)
 #define SCRATCH_SIZE (64u * 1024)
 #define BUSY_PIPE_SIZE (1024 * 1024)
 
@@ -52,6 +57,10 @@ struct uvexec__loop_share_s {
   struct uvexec__loop_share_s *next;
   uv_loop_t *loop;
   unsigned readers;
+  size_t budget;       /* this turn's, adapted to how long turns take */
+  uint64_t turn_ms;    /* uv_now() of the turn being read, to tell turns */
+  uint64_t turn_start; /* uv_hrtime() of its first read */
+  uint64_t turn_end;   /* ... and of its last */
   char scratch[SCRATCH_SIZE];
 };
 
@@ -68,6 +77,9 @@ static int attach(uvexec__reader_t *r, uv_loop_t *loop) {
       return UV_ENOMEM;
     s->loop = loop;
     s->readers = 0;
+    s->budget = TURN_BUDGET;
+    s->turn_ms = 0;
+    s->turn_start = s->turn_end = 0;
     s->next = shares;
     shares = s;
   }
@@ -192,10 +204,24 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   uvexec_cmd_t *cmd = handle->data;
   uvexec__reader_t *r = handle == &cmd->out[0].poll ? &cmd->out[0]
                                                       : &cmd->out[1];
-  size_t share = TURN_BUDGET / r->share->readers, spent = 0;
+  uvexec__loop_share_t *s = r->share;
+  size_t share, spent = 0;
 
   (void)status;
   (void)events;
+  /* libuv updates its clock once a turn, after the poll: a new value is a
+   * new turn, and the one before it shows how long its reading took. */
+  if (uv_now(cmd->loop) != s->turn_ms) {
+    uint64_t took = s->turn_end - s->turn_start;
+
+    if (took > TURN_TIME_NS && s->budget > TURN_BUDGET_MIN)
+      s->budget /= 2;
+    else if (took < TURN_TIME_NS / 2 && s->budget < TURN_BUDGET)
+      s->budget += s->budget / 4;
+    s->turn_ms = uv_now(cmd->loop);
+    s->turn_start = uv_hrtime();
+  }
+  share = s->budget / s->readers;
   if (share < MIN_SHARE)
     share = MIN_SHARE;
   /* An error on the watcher is followed by read()'s own answer below. */
@@ -250,6 +276,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         return;
       }
     }
+    /* The turn's reading so far, the callbacks' time left out: they may
+     * free cmd, and with it the last hold on s. */
+    s->turn_end = uv_hrtime();
     if (keep > 0 && deliver(cmd, r, into, keep))
       return;
     if ((size_t)n < want)
