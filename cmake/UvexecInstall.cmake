@@ -1,7 +1,8 @@
 # uvexec_install(TARGETS <target>... EXPORT <name>)
 #
-# Installs the header, the given library targets, and the two ways another
-# build finds them:
+# Installs the header, the given library targets, the licence and the
+# README (in <datadir>/doc/uvexec), and the two ways another build finds
+# them:
 #
 #   - a CMake package: <libdir>/cmake/uvexec/ holds uvexecConfig.cmake
 #     (from cmake/uvexecConfig.cmake.in: it finds libuv through pkg-config
@@ -35,6 +36,8 @@ function(uvexec_install)
     INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
   install(FILES "${PROJECT_SOURCE_DIR}/include/uvexec.h"
     DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+  install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" "${PROJECT_SOURCE_DIR}/README.md"
+    DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 
   # The CMake package.
   install(EXPORT ${arg_EXPORT}
