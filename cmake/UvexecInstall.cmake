@@ -7,7 +7,8 @@
 #   - a CMake package: <libdir>/cmake/uvexec/ holds uvexecConfig.cmake
 #     (from cmake/uvexecConfig.cmake.in: it finds libuv through pkg-config
 #     the way this build did, then loads the exported targets),
-#     uvexecConfigVersion.cmake (SameMajorVersion) and the export set, so
+#     uvexecConfigVersion.cmake (UVEXEC_COMPATIBILITY: the same
+#     major.minor while the major is 0, the same major after) and the export set, so
 #     that find_package(uvexec) gives uvexec::uvexec and
 #     uvexec::uvexec_static;
 #   - a pkg-config file, <libdir>/pkgconfig/uvexec.pc, from
@@ -51,7 +52,7 @@ function(uvexec_install)
   write_basic_package_version_file(
     "${PROJECT_BINARY_DIR}/uvexecConfigVersion.cmake"
     VERSION "${PROJECT_VERSION}"
-    COMPATIBILITY SameMajorVersion)
+    COMPATIBILITY ${UVEXEC_COMPATIBILITY})
   install(FILES
     "${PROJECT_BINARY_DIR}/uvexecConfig.cmake"
     "${PROJECT_BINARY_DIR}/uvexecConfigVersion.cmake"

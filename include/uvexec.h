@@ -41,9 +41,45 @@ extern "C" {
 #define UVEXEC_EXTERN /* nothing */
 #endif
 
+/* ------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------ */
+
+/* UVEXEC_VERSION_MAJOR, UVEXEC_VERSION_MINOR and UVEXEC_VERSION_PATCH are
+ * the version of this header, and the one place the version is set: the
+ * build reads them from here. While the major is 0, a new minor may change
+ * the ABI, so the library's SONAME carries major.minor (libuvexec.so.0.1);
+ * a new patch never does. */
 #define UVEXEC_VERSION_MAJOR 0
 #define UVEXEC_VERSION_MINOR 1
 #define UVEXEC_VERSION_PATCH 0
+
+/* UVEXEC_VERSION_HEX is the header's version in one number,
+ * (major << 16) | (minor << 8) | patch, as libuv's UV_VERSION_HEX: 0.1.0 is
+ * 0x000100. Compare it to test for a version at compile time. */
+#define UVEXEC_VERSION_HEX                                                    \
+  ((UVEXEC_VERSION_MAJOR << 16) | (UVEXEC_VERSION_MINOR << 8) |               \
+   UVEXEC_VERSION_PATCH)
+
+#define UVEXEC__STRINGIFY(x) #x
+#define UVEXEC__TOSTRING(x) UVEXEC__STRINGIFY(x)
+
+/* UVEXEC_VERSION_STRING is the header's version as a string literal,
+ * "major.minor.patch": "0.1.0". */
+#define UVEXEC_VERSION_STRING                                                 \
+  UVEXEC__TOSTRING(UVEXEC_VERSION_MAJOR) "."                                  \
+  UVEXEC__TOSTRING(UVEXEC_VERSION_MINOR) "."                                  \
+  UVEXEC__TOSTRING(UVEXEC_VERSION_PATCH)
+
+/* uvexec_version returns the version of the library the program runs
+ * with, coded as UVEXEC_VERSION_HEX. It can differ from the header the
+ * program was compiled with only where the SONAME allows: in the patch
+ * while the major is 0, in the minor and patch from 1.0 on. */
+UVEXEC_EXTERN unsigned int uvexec_version(void);
+
+/* uvexec_version_string returns the version of the library the program
+ * runs with, as UVEXEC_VERSION_STRING spells it: "0.1.0". Static. */
+UVEXEC_EXTERN const char *uvexec_version_string(void);
 
 /* ------------------------------------------------------------------------
  * Errors
