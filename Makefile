@@ -7,7 +7,7 @@
 #   make bench      ... and run the benchmark, when there is one
 #   make asan       the suite built with AddressSanitizer+UBSan, in build-asan/
 #   make valgrind   the suite under valgrind, in build-valgrind/
-#   make install    install to $(PREFIX) (default /usr/local)
+#   make install    install to $(PREFIX) (default /usr/local), DESTDIR honoured
 #   make deps       install cmake, pkg-config, a compiler, libuv and Check
 #   make format     clang-format the C sources
 #   make clean      remove the build directories
@@ -32,8 +32,12 @@ CTEST_ARGS = --output-on-failure -j$(JOBS)
 
 all: build
 
+# The install prefix is given to CMake when it configures, so that
+# GNUInstallDirs chooses the directories for that prefix: /usr gets
+# Debian's multiarch libdir (lib/x86_64-linux-gnu), /usr/local gets lib.
 build:
-	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+	$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DCMAKE_INSTALL_PREFIX="$(PREFIX)" $(CMAKE_FLAGS)
 	$(CMAKE) --build $(BUILD) -j$(JOBS)
 
 # The Debian package names of what the build needs. A tool that is present
@@ -101,8 +105,9 @@ valgrind: deps
 	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DUVEXEC_VALGRIND=ON"
 	cd build-valgrind && $(CTEST) $(CTEST_ARGS)
 
+# DESTDIR=... stages the install elsewhere, as usual.
 install: build
-	$(CMAKE) --install $(BUILD) --prefix "$(PREFIX)"
+	$(CMAKE) --install $(BUILD)
 	@if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null 2>&1; then \
 	  ldconfig; fi
 

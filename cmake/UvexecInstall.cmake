@@ -8,15 +8,23 @@
 #     (from cmake/uvexecConfig.cmake.in: it finds libuv through pkg-config
 #     the way this build did, then loads the exported targets),
 #     uvexecConfigVersion.cmake (UVEXEC_COMPATIBILITY: the same
-#     major.minor while the major is 0, the same major after) and the export set, so
-#     that find_package(uvexec) gives uvexec::uvexec and
+#     major.minor while the major is 0, the same major after) and the
+#     export set, so that find_package(uvexec) gives uvexec::uvexec and
 #     uvexec::uvexec_static;
-#   - a pkg-config file, <libdir>/pkgconfig/uvexec.pc, from
-#     cmake/uvexec.pc.in, with Requires: libuv since uvexec.h includes uv.h.
+#   - pkg-config files in <libdir>/pkgconfig: uvexec.pc (cmake/uvexec.pc.in,
+#     with Requires: libuv since uvexec.h includes uv.h) and, when a static
+#     library is installed, uvexec-static.pc (cmake/uvexec-static.pc.in),
+#     which names libuvexec.a itself and Requires: libuv-static, so that
+#     `pkg-config --static --libs uvexec-static` links fully static.
 #
-# The pkg-config file states absolute paths, so it is written when the
+# Every file belongs to an install component, which is how the Debian
+# packages are cut (cmake/UvexecPackage.cmake): `runtime` is the shared
+# library itself, `dev` everything needed to build against it, `doc` the
+# licence and README of a plain install (the packages carry their own).
+#
+# The pkg-config files state absolute paths, so they are written when the
 # install runs rather than when the build is configured: that way
-# `cmake --install build --prefix DIR` gets a file naming DIR, not the
+# `cmake --install build --prefix DIR` gets files naming DIR, not the
 # prefix chosen at configure time. (The CMake package is relocatable by
 # construction and needs no such care.)
 
@@ -31,20 +39,31 @@ function(uvexec_install)
 
   install(TARGETS ${arg_TARGETS}
     EXPORT ${arg_EXPORT}
-    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-    LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-    RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT dev
+    LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT runtime
+      NAMELINK_COMPONENT dev
+    RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT runtime
     INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
   install(FILES "${PROJECT_SOURCE_DIR}/include/uvexec.h"
-    DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+    DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" COMPONENT dev)
   install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" "${PROJECT_SOURCE_DIR}/README.md"
-    DESTINATION "${CMAKE_INSTALL_DOCDIR}")
+    DESTINATION "${CMAKE_INSTALL_DOCDIR}" COMPONENT doc)
+
+  # Is a static library among the targets?
+  set(static_installed OFF)
+  foreach(target IN LISTS arg_TARGETS)
+    get_target_property(type ${target} TYPE)
+    if(type STREQUAL "STATIC_LIBRARY")
+      set(static_installed ON)
+    endif()
+  endforeach()
 
   # The CMake package.
   install(EXPORT ${arg_EXPORT}
     NAMESPACE uvexec::
     FILE uvexecTargets.cmake
-    DESTINATION "${cmakedir}")
+    DESTINATION "${cmakedir}"
+    COMPONENT dev)
   configure_package_config_file(
     "${PROJECT_SOURCE_DIR}/cmake/uvexecConfig.cmake.in"
     "${PROJECT_BINARY_DIR}/uvexecConfig.cmake"
@@ -56,9 +75,10 @@ function(uvexec_install)
   install(FILES
     "${PROJECT_BINARY_DIR}/uvexecConfig.cmake"
     "${PROJECT_BINARY_DIR}/uvexecConfigVersion.cmake"
-    DESTINATION "${cmakedir}")
+    DESTINATION "${cmakedir}"
+    COMPONENT dev)
 
-  # The pkg-config file, in two passes. Now: everything but the prefix,
+  # The pkg-config files, in two passes. Now: everything but the prefix,
   # which stays a placeholder. At install time: the prefix then in force.
   foreach(kind LIBDIR INCLUDEDIR)
     if(IS_ABSOLUTE "${CMAKE_INSTALL_${kind}}")
@@ -68,13 +88,20 @@ function(uvexec_install)
     endif()
   endforeach()
   set(UVEXEC_PC_PREFIX "@UVEXEC_PC_PREFIX@")
-  set(stage1 "${PROJECT_BINARY_DIR}/uvexec.pc.stage")
-  set(stage2 "${PROJECT_BINARY_DIR}/uvexec.pc")
-  configure_file("${PROJECT_SOURCE_DIR}/cmake/uvexec.pc.in" "${stage1}" @ONLY)
-  install(CODE "
-    set(UVEXEC_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
-    configure_file(\"${stage1}\" \"${stage2}\" @ONLY)
-  ")
-  install(FILES "${stage2}"
-    DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+  set(pcfiles uvexec)
+  if(static_installed)
+    list(APPEND pcfiles uvexec-static)
+  endif()
+  foreach(pc IN LISTS pcfiles)
+    set(stage1 "${PROJECT_BINARY_DIR}/${pc}.pc.stage")
+    set(stage2 "${PROJECT_BINARY_DIR}/${pc}.pc")
+    configure_file("${PROJECT_SOURCE_DIR}/cmake/${pc}.pc.in" "${stage1}" @ONLY)
+    install(CODE "
+      set(UVEXEC_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+      configure_file(\"${stage1}\" \"${stage2}\" @ONLY)
+    " COMPONENT dev)
+    install(FILES "${stage2}"
+      DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
+      COMPONENT dev)
+  endforeach()
 endfunction()
