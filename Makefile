@@ -7,8 +7,10 @@
 #   make bench      ... and run the benchmark, when there is one
 #   make asan       the suite built with AddressSanitizer+UBSan, in build-asan/
 #   make valgrind   the suite under valgrind, in build-valgrind/
-#   make install    install to $(PREFIX) (default /usr/local), DESTDIR honoured
-#   make deps       install cmake, pkg-config, a compiler, libuv and Check
+#   make docs       the API reference with Doxygen: build/docs/html, man pages
+#   make install    install to $(PREFIX) (default /usr/local), DESTDIR honoured,
+#                   man pages included
+#   make deps       install cmake, pkg-config, a compiler, libuv, Check, Doxygen
 #   make format     clang-format the C sources
 #   make clean      remove the build directories
 #
@@ -28,7 +30,7 @@ CTEST_ARGS = --output-on-failure -j$(JOBS)
 # itself is parallel inside CMake.
 .NOTPARALLEL:
 
-.PHONY: all build deps demo test bench asan valgrind install format clean
+.PHONY: all build deps docs demo test bench asan valgrind install format clean
 
 all: build
 
@@ -46,6 +48,7 @@ deps:
 	@missing=""; \
 	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	command -v doxygen >/dev/null 2>&1 || missing="$$missing doxygen"; \
 	{ command -v cc || command -v gcc || command -v clang; } >/dev/null 2>&1 \
 	  || missing="$$missing gcc libc6-dev"; \
 	if command -v pkg-config >/dev/null 2>&1; then \
@@ -105,8 +108,12 @@ valgrind: deps
 	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DUVEXEC_VALGRIND=ON"
 	cd build-valgrind && $(CTEST) $(CTEST_ARGS)
 
+# Doxygen's warnings are errors here: an undocumented public name fails.
+docs: deps build
+	$(CMAKE) --build $(BUILD) --target docs
+
 # DESTDIR=... stages the install elsewhere, as usual.
-install: build
+install: docs
 	$(CMAKE) --install $(BUILD)
 	@if [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null 2>&1; then \
 	  ldconfig; fi

@@ -1,4 +1,4 @@
-/* uvexec — Go's os/exec for C programs that live on a libuv event loop.
+/** uvexec — Go's os/exec for C programs that live on a libuv event loop.
  *
  * A command (uvexec_cmd_t) is configured, started on a loop with
  * uvexec_start(), and reported through one done callback, while the loop
@@ -22,6 +22,8 @@
  *     own copy).
  *   - A cmd belongs to the thread that runs its loop. Different cmds may be
  *     used from different threads at once.
+ *
+ * @file
  */
 #ifndef UVEXEC_H
 #define UVEXEC_H
@@ -44,17 +46,19 @@ extern "C" {
 /* ------------------------------------------------------------------------
  * Version
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_versions Version
+ * @{ */
 
-/* UVEXEC_VERSION_MAJOR, UVEXEC_VERSION_MINOR and UVEXEC_VERSION_PATCH are
+/** UVEXEC_VERSION_MAJOR, UVEXEC_VERSION_MINOR and UVEXEC_VERSION_PATCH are
  * the version of this header, and the one place the version is set: the
  * build reads them from here. While the major is 0, a new minor may change
  * the ABI, so the library's SONAME carries major.minor (libuvexec.so.0.1);
  * a new patch never does. */
-#define UVEXEC_VERSION_MAJOR 0
-#define UVEXEC_VERSION_MINOR 1
-#define UVEXEC_VERSION_PATCH 0
+#define UVEXEC_VERSION_MAJOR 0 /**< major: 0 while the API settles */
+#define UVEXEC_VERSION_MINOR 1 /**< minor: may change the ABI in 0.x */
+#define UVEXEC_VERSION_PATCH 0 /**< patch: never changes the ABI */
 
-/* UVEXEC_VERSION_HEX is the header's version in one number,
+/** UVEXEC_VERSION_HEX is the header's version in one number,
  * (major << 16) | (minor << 8) | patch, as libuv's UV_VERSION_HEX: 0.1.0 is
  * 0x000100. Compare it to test for a version at compile time. */
 #define UVEXEC_VERSION_HEX                                                    \
@@ -64,28 +68,32 @@ extern "C" {
 #define UVEXEC__STRINGIFY(x) #x
 #define UVEXEC__TOSTRING(x) UVEXEC__STRINGIFY(x)
 
-/* UVEXEC_VERSION_STRING is the header's version as a string literal,
+/** UVEXEC_VERSION_STRING is the header's version as a string literal,
  * "major.minor.patch": "0.1.0". */
 #define UVEXEC_VERSION_STRING                                                 \
   UVEXEC__TOSTRING(UVEXEC_VERSION_MAJOR) "."                                  \
   UVEXEC__TOSTRING(UVEXEC_VERSION_MINOR) "."                                  \
   UVEXEC__TOSTRING(UVEXEC_VERSION_PATCH)
 
-/* uvexec_version returns the version of the library the program runs
+/** uvexec_version returns the version of the library the program runs
  * with, coded as UVEXEC_VERSION_HEX. It can differ from the header the
  * program was compiled with only where the SONAME allows: in the patch
  * while the major is 0, in the minor and patch from 1.0 on. */
 UVEXEC_EXTERN unsigned int uvexec_version(void);
 
-/* uvexec_version_string returns the version of the library the program
+/** uvexec_version_string returns the version of the library the program
  * runs with, as UVEXEC_VERSION_STRING spells it: "0.1.0". Static. */
 UVEXEC_EXTERN const char *uvexec_version_string(void);
+
+/** @} */
 
 /* ------------------------------------------------------------------------
  * Errors
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_errors Errors
+ * @{ */
 
-/* UVEXEC_ERRNO_MAP lists uvexec's own error codes: name, value, message.
+/** UVEXEC_ERRNO_MAP lists uvexec's own error codes: name, value, message.
  * The values sit in a block far below libuv's (libuv uses -1 .. -4096 and
  * its -3000 block for getaddrinfo); the build rejects any collision. */
 #define UVEXEC_ERRNO_MAP(XX)                                                  \
@@ -99,34 +107,42 @@ UVEXEC_EXTERN const char *uvexec_version_string(void);
   XX(ESKIPPED, -30007, "skipped: the group stopped before it could start")    \
   XX(EPIPELINE, -30008, "pipeline failed")
 
+/** @{ */
+/** uvexec_errno_t names each code of UVEXEC_ERRNO_MAP: UVEXEC_EEXIT,
+ * UVEXEC_ESIGNALED, ... */
 typedef enum {
 #define UVEXEC__ERR_ENUM(name, value, msg) UVEXEC_##name = (value),
   UVEXEC_ERRNO_MAP(UVEXEC__ERR_ENUM)
 #undef UVEXEC__ERR_ENUM
   UVEXEC_ERRNO_MAX_ = -30000
 } uvexec_errno_t;
+/** @} */
 
-/* uvexec_strerror returns a static message for err, which may be a libuv
+/** uvexec_strerror returns a static message for err, which may be a libuv
  * code or a uvexec code; 0 gives "success". An unknown code gives
  * "unknown error"; it never allocates (unlike uv_strerror() for codes
  * libuv does not know). */
 UVEXEC_EXTERN const char *uvexec_strerror(int err);
 
-/* uvexec_err_name returns the static name of err: "ENOENT" for libuv's
+/** uvexec_err_name returns the static name of err: "ENOENT" for libuv's
  * UV_ENOENT (as uv_err_name() does), "UVEXEC_EEXIT" for uvexec's codes,
  * "OK" for 0, "UNKNOWN" for anything else. */
 UVEXEC_EXTERN const char *uvexec_err_name(int err);
 
+/** @} */
+
 /* ------------------------------------------------------------------------
  * Commands
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_commands Commands
+ * @{ */
 
-/* uvexec_cmd_t is one command and one run of it (Go's exec.Cmd). It is
+/** uvexec_cmd_t is one command and one run of it (Go's exec.Cmd). It is
  * opaque: configure it with the setters below, start it once, read its
  * results, free it. It cannot be started a second time. */
 typedef struct uvexec_cmd_s uvexec_cmd_t;
 
-/* uvexec_done_cb is called exactly once for a cmd whose uvexec_start()
+/** uvexec_done_cb is called exactly once for a cmd whose uvexec_start()
  * returned 0: after the process has exited and after every stream uvexec
  * reads has reached end of file, so no output is ever lost (Go's Wait).
  * status is 0 for a successful exit, UVEXEC_EEXIT for a non-zero exit,
@@ -141,14 +157,14 @@ typedef struct uvexec_cmd_s uvexec_cmd_t;
  * "context canceled". The callback may free cmd. */
 typedef void (*uvexec_done_cb)(uvexec_cmd_t *cmd, int status);
 
-/* uvexec_data_cb receives output as it arrives: len > 0 bytes at data,
+/** uvexec_data_cb receives output as it arrives: len > 0 bytes at data,
  * borrowed for the duration of the call; then exactly one call with
  * len == 0 at end of file, before the done callback. The callback may free
  * or cancel cmd. */
 typedef void (*uvexec_data_cb)(uvexec_cmd_t *cmd, const char *data,
                                size_t len);
 
-/* uvexec_command returns a new cmd that will run name with the arguments
+/** uvexec_command returns a new cmd that will run name with the arguments
  * that follow, up to a NULL: uvexec_command("ls", "-la", NULL). name
  * becomes argv[0]. A name without a slash is looked up in the PATH the
  * child will get (see uvexec_lookpath) when the cmd starts. Returns NULL
@@ -156,12 +172,12 @@ typedef void (*uvexec_data_cb)(uvexec_cmd_t *cmd, const char *data,
  * uvexec_cmd_free(). */
 UVEXEC_EXTERN uvexec_cmd_t *uvexec_command(const char *name, ...);
 
-/* uvexec_command_argv is uvexec_command with the arguments in a
+/** uvexec_command_argv is uvexec_command with the arguments in a
  * NULL-terminated array; argv[0] is the name. Returns NULL for a NULL or
  * empty argv, an empty name, or no memory. */
 UVEXEC_EXTERN uvexec_cmd_t *uvexec_command_argv(const char *const argv[]);
 
-/* uvexec_cmd_free releases cmd in any state; NULL is a no-op. A running
+/** uvexec_cmd_free releases cmd in any state; NULL is a no-op. A running
  * child is killed (SIGKILL, to its whole group when it leads one) and
  * reaped before the call returns, which SIGKILL makes short; no callback
  * of cmd fires after this call. Memory returns once the loop has closed
@@ -177,78 +193,88 @@ UVEXEC_EXTERN uvexec_cmd_t *uvexec_command_argv(const char *const argv[]);
  * meanwhile, without touching the closed handles. */
 UVEXEC_EXTERN void uvexec_cmd_free(uvexec_cmd_t *cmd);
 
-/* uvexec_cmd_set_data / uvexec_cmd_data keep a pointer for the caller, as
+/** @{ */
+/** uvexec_cmd_set_data / uvexec_cmd_data keep a pointer for the caller, as
  * libuv's data field does. uvexec never touches it. */
 UVEXEC_EXTERN void uvexec_cmd_set_data(uvexec_cmd_t *cmd, void *data);
 UVEXEC_EXTERN void *uvexec_cmd_data(const uvexec_cmd_t *cmd);
+/** @} */
 
 /* The setters below answer UV_EINVAL for a NULL cmd or a bad argument and
  * UV_EBUSY once the cmd has been started. */
 
-/* uvexec_cmd_set_dir sets the child's working directory (Go's Cmd.Dir).
+/** uvexec_cmd_set_dir sets the child's working directory (Go's Cmd.Dir).
  * NULL or "" means the parent's. A directory that does not exist makes the
  * start fail with UV_ENOENT and a message naming it. When the child
  * inherits the parent's environment, its PWD becomes dir made absolute
  * (as Go sets it since 1.19), unless the cmd sets or unsets PWD itself. */
 UVEXEC_EXTERN int uvexec_cmd_set_dir(uvexec_cmd_t *cmd, const char *dir);
 
-/* uvexec_cmd_setenv sets name=value in the child's environment, which is
+/** uvexec_cmd_setenv sets name=value in the child's environment, which is
  * the parent's (as it is at start) unless uvexec_cmd_clearenv() was called.
  * The last setting of a name wins and no name reaches the child twice.
  * UV_EINVAL for an empty name, a name containing '=', or a NULL value. */
 UVEXEC_EXTERN int uvexec_cmd_setenv(uvexec_cmd_t *cmd, const char *name,
                                     const char *value);
 
-/* uvexec_cmd_unsetenv removes name from the child's environment. */
+/** uvexec_cmd_unsetenv removes name from the child's environment. */
 UVEXEC_EXTERN int uvexec_cmd_unsetenv(uvexec_cmd_t *cmd, const char *name);
 
-/* uvexec_cmd_clearenv starts the child's environment empty: only names
+/** uvexec_cmd_clearenv starts the child's environment empty: only names
  * set afterwards with uvexec_cmd_setenv() reach it. A bare program name is
  * then looked up in the PATH set on the cmd (none: not found). */
 UVEXEC_EXTERN int uvexec_cmd_clearenv(uvexec_cmd_t *cmd);
 
-/* How a child's stdout or stderr is connected. */
+/** How a child's stdout or stderr is connected. */
 typedef enum {
-  /* /dev/null: the default, as in Go. */
+  /** /dev/null: the default, as in Go. */
   UVEXEC_NULL = 0,
-  /* The parent's own fd 1 or 2. */
+  /** The parent's own fd 1 or 2. */
   UVEXEC_INHERIT = 1,
-  /* A pipe read by uvexec; the bytes are kept for uvexec_stdout_data() /
+  /** A pipe read by uvexec; the bytes are kept for uvexec_stdout_data() /
    * uvexec_stderr_data() and also handed to the data callback, if any. */
   UVEXEC_CAPTURE = 2,
-  /* stderr only: the same file as stdout (2>&1), so when stdout is
+  /** stderr only: the same file as stdout (2>&1), so when stdout is
    * captured both land in one buffer in the order they were written. */
   UVEXEC_MERGE = 3
 } uvexec_stdio_t;
 
-/* uvexec_cmd_stdout / uvexec_cmd_stderr choose how the stream is
+/** @{ */
+/** uvexec_cmd_stdout / uvexec_cmd_stderr choose how the stream is
  * connected. UV_EINVAL for UVEXEC_MERGE on stdout or an unknown value. */
 UVEXEC_EXTERN int uvexec_cmd_stdout(uvexec_cmd_t *cmd, uvexec_stdio_t how);
 UVEXEC_EXTERN int uvexec_cmd_stderr(uvexec_cmd_t *cmd, uvexec_stdio_t how);
+/** @} */
 
-/* uvexec_cmd_stdin_fd / _stdout_fd / _stderr_fd give the child a copy of
+/** @{ */
+/** uvexec_cmd_stdin_fd / _stdout_fd / _stderr_fd give the child a copy of
  * the caller's fd as its stdin / stdout / stderr. The caller keeps fd.
  * UV_EBADF for a negative fd. */
 UVEXEC_EXTERN int uvexec_cmd_stdin_fd(uvexec_cmd_t *cmd, int fd);
 UVEXEC_EXTERN int uvexec_cmd_stdout_fd(uvexec_cmd_t *cmd, int fd);
 UVEXEC_EXTERN int uvexec_cmd_stderr_fd(uvexec_cmd_t *cmd, int fd);
+/** @} */
 
-/* uvexec_cmd_on_stdout / uvexec_cmd_on_stderr set a callback that receives
+/** @{ */
+/** uvexec_cmd_on_stdout / uvexec_cmd_on_stderr set a callback that receives
  * the stream as it arrives (Go's StdoutPipe read loop). A stream left at
  * its default becomes a pipe read by uvexec (nothing is kept unless it is
  * also UVEXEC_CAPTURE). With the stream set to UVEXEC_INHERIT or a caller's
  * fd, uvexec_start() answers UV_EINVAL. NULL removes the callback. */
 UVEXEC_EXTERN int uvexec_cmd_on_stdout(uvexec_cmd_t *cmd, uvexec_data_cb cb);
 UVEXEC_EXTERN int uvexec_cmd_on_stderr(uvexec_cmd_t *cmd, uvexec_data_cb cb);
+/** @} */
 
-/* uvexec_cmd_on_stdout_line / uvexec_cmd_on_stderr_line call cb once per
- * line (bufio.Scanner over the pipe with ScanLines). A line ends at '\n';
- * data is the line without that '\n' and without a '\r' just before it
- * ("\r\n" is a line ending too, as every line from a terminal ends), and
- * len may be 0 for an empty line. A '\r' elsewhere is part of the line. A
- * last line without '\n' is delivered at end of file (without a final
- * '\r'). A line that cannot be kept for want of memory is dropped and the
- * done status is then UV_ENOMEM. A line longer than UVEXEC_LINE_MAX bytes is delivered in
+/** @{ */
+/** uvexec_cmd_on_stdout_line / uvexec_cmd_on_stderr_line call cb once per
+ * line (bufio.Scanner over the pipe with ScanLines). A line ends at a
+ * newline; data is the line without that newline and without a carriage
+ * return just before it (CR LF is a line ending too, as every line from a
+ * terminal ends), and len may be 0 for an empty line. A carriage return
+ * elsewhere is part of the line. A last line without a newline is
+ * delivered at end of file (without a final carriage return). A line that
+ * cannot be kept for want of memory is dropped and the done status is
+ * then UV_ENOMEM. A line longer than UVEXEC_LINE_MAX bytes is delivered in
  * pieces of UVEXEC_LINE_MAX, so memory stays bounded. Line callbacks are
  * not called with the end-of-file marker; the done callback follows the
  * last line. They combine with the data callback and UVEXEC_CAPTURE. */
@@ -257,19 +283,20 @@ UVEXEC_EXTERN int uvexec_cmd_on_stdout_line(uvexec_cmd_t *cmd,
                                             uvexec_data_cb cb);
 UVEXEC_EXTERN int uvexec_cmd_on_stderr_line(uvexec_cmd_t *cmd,
                                             uvexec_data_cb cb);
+/** @} */
 
-/* uvexec_cmd_set_stdin gives the child len bytes of data (copied) on its
+/** uvexec_cmd_set_stdin gives the child len bytes of data (copied) on its
  * stdin, followed by end of file (Go's Cmd.Stdin from a buffer). A child
  * that exits without reading them all is not an error. */
 UVEXEC_EXTERN int uvexec_cmd_set_stdin(uvexec_cmd_t *cmd, const void *data,
                                        size_t len);
 
-/* uvexec_cmd_stdin_pipe makes the child's stdin a pipe the caller writes
+/** uvexec_cmd_stdin_pipe makes the child's stdin a pipe the caller writes
  * with uvexec_write() and ends with uvexec_close_stdin() (Go's
  * StdinPipe). */
 UVEXEC_EXTERN int uvexec_cmd_stdin_pipe(uvexec_cmd_t *cmd);
 
-/* uvexec_write queues len bytes of data (copied) for the child's stdin
+/** uvexec_write queues len bytes of data (copied) for the child's stdin
  * pipe, before or after the start; they are written as the child reads.
  * uvexec_stdin_pending() tells how many bytes are still queued: that is
  * the back-pressure, and the drain callback says when it is back to 0.
@@ -278,20 +305,20 @@ UVEXEC_EXTERN int uvexec_cmd_stdin_pipe(uvexec_cmd_t *cmd);
 UVEXEC_EXTERN int uvexec_write(uvexec_cmd_t *cmd, const void *data,
                                size_t len);
 
-/* uvexec_stdin_pending returns the number of bytes queued by uvexec_write
+/** uvexec_stdin_pending returns the number of bytes queued by uvexec_write
  * that the child has not yet taken. */
 UVEXEC_EXTERN size_t uvexec_stdin_pending(const uvexec_cmd_t *cmd);
 
-/* uvexec_drain_cb is called when everything queued on stdin has been
+/** uvexec_drain_cb is called when everything queued on stdin has been
  * written (status 0) or can no longer be (status UV_EPIPE or another
  * write error). */
 typedef void (*uvexec_drain_cb)(uvexec_cmd_t *cmd, int status);
 
-/* uvexec_cmd_on_stdin_drain sets the callback for stdin becoming empty. */
+/** uvexec_cmd_on_stdin_drain sets the callback for stdin becoming empty. */
 UVEXEC_EXTERN int uvexec_cmd_on_stdin_drain(uvexec_cmd_t *cmd,
                                             uvexec_drain_cb cb);
 
-/* uvexec_close_stdin closes the child's stdin once the queued bytes are
+/** uvexec_close_stdin closes the child's stdin once the queued bytes are
  * written, so the child sees end of file. Closing twice is a no-op.
  * A terminal (uvexec_cmd_set_pty) cannot be half-closed: there it types
  * the terminal's VEOF character (^D), which ends a program's input at the
@@ -301,18 +328,18 @@ UVEXEC_EXTERN int uvexec_cmd_on_stdin_drain(uvexec_cmd_t *cmd,
  * that put its terminal in raw mode reads those as plain bytes. */
 UVEXEC_EXTERN int uvexec_close_stdin(uvexec_cmd_t *cmd);
 
-/* uvexec_cmd_add_fd gives the child a copy of the caller's fd as its fd 3,
+/** uvexec_cmd_add_fd gives the child a copy of the caller's fd as its fd 3,
  * then 4, ... in the order of the calls (Go's ExtraFiles). The caller
  * keeps fd. */
 UVEXEC_EXTERN int uvexec_cmd_add_fd(uvexec_cmd_t *cmd, int fd);
 
-/* uvexec_cmd_set_new_session starts the child in a new session and
+/** uvexec_cmd_set_new_session starts the child in a new session and
  * process group (Go's SysProcAttr.Setsid). uvexec_kill(), uvexec_cancel(),
  * the timeout, the output limit and uvexec_cmd_free() then signal the whole
  * group, which is how to stop a tree such as `sh -c '... & ...'`. */
 UVEXEC_EXTERN int uvexec_cmd_set_new_session(uvexec_cmd_t *cmd, int on);
 
-/* uvexec_cmd_set_pgid puts the child in process group pgid, or makes it
+/** uvexec_cmd_set_pgid puts the child in process group pgid, or makes it
  * the leader of a new group when pgid is 0 (Go's SysProcAttr.Setpgid and
  * Pgid), without a new session. As the leader of a new group, uvexec_kill(),
  * uvexec_cancel(), the timeout and uvexec_cmd_free() signal the whole
@@ -320,24 +347,26 @@ UVEXEC_EXTERN int uvexec_cmd_set_new_session(uvexec_cmd_t *cmd, int on);
  * start fail with UV_EPERM. UV_EINVAL for a negative pgid. */
 UVEXEC_EXTERN int uvexec_cmd_set_pgid(uvexec_cmd_t *cmd, int pgid);
 
-/* uvexec_cmd_set_uid / uvexec_cmd_set_gid run the child as another user or
+/** @{ */
+/** uvexec_cmd_set_uid / uvexec_cmd_set_gid run the child as another user or
  * group. Not allowed to: the start fails with UV_EPERM. */
 UVEXEC_EXTERN int uvexec_cmd_set_uid(uvexec_cmd_t *cmd, uv_uid_t uid);
 UVEXEC_EXTERN int uvexec_cmd_set_gid(uvexec_cmd_t *cmd, uv_gid_t gid);
+/** @} */
 
-/* uvexec_cmd_set_timeout stops the child ms milliseconds after the start
+/** uvexec_cmd_set_timeout stops the child ms milliseconds after the start
  * (Go's CommandContext with a deadline): the cancel signal, then SIGKILL
  * after the wait delay. The done status is UV_ETIMEDOUT. 0 (the default)
  * means no timeout. */
 UVEXEC_EXTERN int uvexec_cmd_set_timeout(uvexec_cmd_t *cmd, uint64_t ms);
 
-/* uvexec_cmd_set_cancel_signal chooses the signal a cancel or a timeout
+/** uvexec_cmd_set_cancel_signal chooses the signal a cancel or a timeout
  * sends first (Go's Cmd.Cancel). The default is SIGKILL, as in Go; with
  * SIGTERM a child gets the chance to shut down cleanly before the wait
  * delay runs out. */
 UVEXEC_EXTERN int uvexec_cmd_set_cancel_signal(uvexec_cmd_t *cmd, int signum);
 
-/* uvexec_cmd_set_wait_delay bounds the wait after a cancel and after the
+/** uvexec_cmd_set_wait_delay bounds the wait after a cancel and after the
  * exit (Go's WaitDelay). After a cancel or a timeout, a child still alive
  * ms later gets SIGKILL. After the exit, pipes still open ms later (a
  * grandchild holds them) are closed; if the child had succeeded the status
@@ -347,28 +376,28 @@ UVEXEC_EXTERN int uvexec_cmd_set_cancel_signal(uvexec_cmd_t *cmd, int signum);
  * soon as the child is gone: nothing is waited on without bound. */
 UVEXEC_EXTERN int uvexec_cmd_set_wait_delay(uvexec_cmd_t *cmd, uint64_t ms);
 
-/* uvexec_cmd_set_output_limit caps what a captured stream may hold: a
+/** uvexec_cmd_set_output_limit caps what a captured stream may hold: a
  * stream past bytes stops the child through the cancel path, the done
  * status is UV_ENOBUFS and at most bytes are kept per stream. 0 (the
  * default) means no limit. */
 UVEXEC_EXTERN int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd,
                                               size_t bytes);
 
-/* Which machinery starts the child. */
+/** Which machinery starts the child. */
 typedef enum {
-  /* The default: the clone engine on Linux, uv_spawn where the process
+  /** The default: the clone engine on Linux, uv_spawn where the process
    * has no pidfd (there a cmd with child setup options or a process
    * group fails with UV_ENOSYS, while uid/gid still work through
    * uv_spawn). */
   UVEXEC_ENGINE_AUTO = 0,
-  /* libuv's uv_spawn (fork + exec), with libuv reaping the child. */
+  /** libuv's uv_spawn (fork + exec), with libuv reaping the child. */
   UVEXEC_ENGINE_UV = 1,
-  /* The name of the engine that used glibc's posix_spawn, which the clone
+  /** The name of the engine that used glibc's posix_spawn, which the clone
    * engine replaced: it starts children the same way at the same cost and
    * can do more. Kept so that code that chose it still builds; it now
    * means UVEXEC_ENGINE_CLONE. */
   UVEXEC_ENGINE_POSIX_SPAWN = 2,
-  /* clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) and uvexec's own child code
+  /** clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) and uvexec's own child code
    * (Linux): the cost of posix_spawn, the pidfd taken atomically at birth,
    * and every child setup option below. The default on Linux. Where the
    * kernel has no clone3 it uses glibc's clone() with CLONE_PIDFD (no
@@ -377,7 +406,7 @@ typedef enum {
   UVEXEC_ENGINE_CLONE = 3
 } uvexec_engine_t;
 
-/* uvexec_cmd_set_engine chooses the engine for this cmd. The environment
+/** uvexec_cmd_set_engine chooses the engine for this cmd. The environment
  * variable UVEXEC_ENGINE ("clone" or "uv"; "posix_spawn" means "clone")
  * changes the default for the whole process, as if every cmd had chosen
  * it, which is how the test suite runs against each. An engine that
@@ -385,6 +414,8 @@ typedef enum {
  * UV_ENOTSUP. */
 UVEXEC_EXTERN int uvexec_cmd_set_engine(uvexec_cmd_t *cmd,
                                         uvexec_engine_t engine);
+
+/** @} */
 
 /* ------------------------------------------------------------------------
  * Child setup
@@ -402,8 +433,10 @@ UVEXEC_EXTERN int uvexec_cmd_set_engine(uvexec_cmd_t *cmd,
  * the clone engine is the default, and an explicit UVEXEC_ENGINE_UV
  * answers UV_ENOTSUP at start. uid and gid also work on the uv engine.
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_setup Child setup
+ * @{ */
 
-/* uvexec_cmd_set_pdeathsig makes the child receive signal sig when the
+/** uvexec_cmd_set_pdeathsig makes the child receive signal sig when the
  * thread that started it ends (Go's SysProcAttr.Pdeathsig; with a loop,
  * start the cmd from the loop's thread). When the parent died before the
  * child got to exec, the child sends itself sig at once. 0 (the default)
@@ -411,7 +444,7 @@ UVEXEC_EXTERN int uvexec_cmd_set_engine(uvexec_cmd_t *cmd,
  * by the kernel when the child runs a set-user-ID program. */
 UVEXEC_EXTERN int uvexec_cmd_set_pdeathsig(uvexec_cmd_t *cmd, int sig);
 
-/* uvexec_cmd_set_rlimit sets the child's limit for resource (RLIMIT_NOFILE,
+/** uvexec_cmd_set_rlimit sets the child's limit for resource (RLIMIT_NOFILE,
  * RLIMIT_AS, RLIMIT_CPU, ... from <sys/resource.h>) to soft and hard
  * (RLIM_INFINITY for none), as setrlimit() would in the child. Several
  * resources may be set; setting one again replaces its values. UV_EINVAL
@@ -420,18 +453,18 @@ UVEXEC_EXTERN int uvexec_cmd_set_pdeathsig(uvexec_cmd_t *cmd, int sig);
 UVEXEC_EXTERN int uvexec_cmd_set_rlimit(uvexec_cmd_t *cmd, int resource,
                                         uint64_t soft, uint64_t hard);
 
-/* uvexec_cmd_set_umask sets the child's file mode creation mask (as
+/** uvexec_cmd_set_umask sets the child's file mode creation mask (as
  * umask(mask) in the child). By default the child inherits the parent's.
  * UV_EINVAL for bits beyond 0777. */
 UVEXEC_EXTERN int uvexec_cmd_set_umask(uvexec_cmd_t *cmd, unsigned int mask);
 
-/* uvexec_cmd_set_nice adds inc to the child's nice value (as nice(inc) in
+/** uvexec_cmd_set_nice adds inc to the child's nice value (as nice(inc) in
  * the child: the result is kept within -20 .. 19). A negative inc needs
  * the privilege to raise priority: without it the start fails with
  * UV_EACCES or UV_EPERM. */
 UVEXEC_EXTERN int uvexec_cmd_set_nice(uvexec_cmd_t *cmd, int inc);
 
-/* uvexec_cmd_set_groups sets the child's supplementary groups to the n
+/** uvexec_cmd_set_groups sets the child's supplementary groups to the n
  * gids (copied; n 0 means none), with uvexec_cmd_set_gid() and
  * uvexec_cmd_set_uid() for the rest of its identity (Go's
  * SysProcAttr.Credential). Without this call a child whose uid or gid is
@@ -441,7 +474,7 @@ UVEXEC_EXTERN int uvexec_cmd_set_nice(uvexec_cmd_t *cmd, int inc);
 UVEXEC_EXTERN int uvexec_cmd_set_groups(uvexec_cmd_t *cmd,
                                         const uv_gid_t *gids, size_t n);
 
-/* uvexec_cmd_set_cgroup starts the child inside the cgroup v2 directory
+/** uvexec_cmd_set_cgroup starts the child inside the cgroup v2 directory
  * path (copied; NULL or "" for the parent's cgroup), atomically through
  * CLONE_INTO_CGROUP: it never runs a moment outside it. Where path is not
  * a cgroup v2 directory, or this kernel cannot start a child into one,
@@ -451,7 +484,7 @@ UVEXEC_EXTERN int uvexec_cmd_set_groups(uvexec_cmd_t *cmd,
  * silent no-op. */
 UVEXEC_EXTERN int uvexec_cmd_set_cgroup(uvexec_cmd_t *cmd, const char *path);
 
-/* uvexec_cmd_set_close_fds decides whether the child gets only its fds 0,
+/** uvexec_cmd_set_close_fds decides whether the child gets only its fds 0,
  * 1, 2 and those given with uvexec_cmd_add_fd() (on, the default, as
  * Python's close_fds), or also every other fd the application opened
  * without O_CLOEXEC (off). The clone engine closes them in the child;
@@ -460,11 +493,15 @@ UVEXEC_EXTERN int uvexec_cmd_set_cgroup(uvexec_cmd_t *cmd, const char *path);
  * uvexec opens itself never reach a child on any engine. */
 UVEXEC_EXTERN int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on);
 
+/** @} */
+
 /* ------------------------------------------------------------------------
  * Running
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_running Running
+ * @{ */
 
-/* uvexec_start starts cmd on loop (Go's Cmd.Start); done_cb (may be NULL)
+/** uvexec_start starts cmd on loop (Go's Cmd.Start); done_cb (may be NULL)
  * is called once it is over. On failure nothing was started, done_cb will
  * never be called, and nothing is left open; the error is UV_ENOENT for a
  * program or directory that does not exist, UV_EACCES for one that is not
@@ -482,7 +519,7 @@ UVEXEC_EXTERN int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on);
 UVEXEC_EXTERN int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop,
                                uvexec_done_cb done_cb);
 
-/* uvexec_run starts cmd on a private loop and waits for it (Go's
+/** uvexec_run starts cmd on a private loop and waits for it (Go's
  * Cmd.Run). It returns the done status, or the start error. Callable from
  * any thread; it never touches the caller's loops. A program running with
  * fd 0, 1 or 2 closed may call it: for the duration of the call
@@ -490,17 +527,17 @@ UVEXEC_EXTERN int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop,
  * is closed again before the call returns. */
 UVEXEC_EXTERN int uvexec_run(uvexec_cmd_t *cmd);
 
-/* uvexec_output is uvexec_run with stdout captured (Go's Cmd.Output).
+/** uvexec_output is uvexec_run with stdout captured (Go's Cmd.Output).
  * When stderr was left at its default it is captured too, for the caller
  * to read with uvexec_stderr_data() after a failure. */
 UVEXEC_EXTERN int uvexec_output(uvexec_cmd_t *cmd);
 
-/* uvexec_combined_output is uvexec_run with stdout and stderr captured into
+/** uvexec_combined_output is uvexec_run with stdout and stderr captured into
  * one buffer in the order they were written (Go's CombinedOutput); read it
  * with uvexec_stdout_data(). */
 UVEXEC_EXTERN int uvexec_combined_output(uvexec_cmd_t *cmd);
 
-/* uvexec_cancel stops a started cmd (Go's Cmd.Cancel through a context):
+/** uvexec_cancel stops a started cmd (Go's Cmd.Cancel through a context):
  * the cancel signal now, SIGKILL once the wait delay runs out; the done
  * status becomes UV_ECANCELED. Called after the exit while a pipe is still
  * open (a grandchild holds it), it closes the pipes on the next loop turn,
@@ -509,28 +546,33 @@ UVEXEC_EXTERN int uvexec_combined_output(uvexec_cmd_t *cmd);
  * the start. */
 UVEXEC_EXTERN int uvexec_cancel(uvexec_cmd_t *cmd);
 
-/* uvexec_kill sends signum to the child (to its group after
+/** uvexec_kill sends signum to the child (to its group after
  * uvexec_cmd_set_new_session). UV_ESRCH before the start and once the exit
  * was seen: nothing is signalled then, as the pid may belong to another
  * process by now. */
 UVEXEC_EXTERN int uvexec_kill(uvexec_cmd_t *cmd, int signum);
 
+/** @} */
+
 /* ------------------------------------------------------------------------
  * Results
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_results Results
+ * @{ */
 
-/* uvexec_pid returns the child's pid once started, UV_ESRCH before. */
+/** uvexec_pid returns the child's pid once started, UV_ESRCH before. */
 UVEXEC_EXTERN int uvexec_pid(const uvexec_cmd_t *cmd);
 
-/* uvexec_exit_code returns the exit code once the exit was seen, -1 when
+/** uvexec_exit_code returns the exit code once the exit was seen, -1 when
  * the child was killed by a signal (as Go's ExitCode), UV_EBUSY before. */
 UVEXEC_EXTERN int uvexec_exit_code(const uvexec_cmd_t *cmd);
 
-/* uvexec_term_signal returns the signal that killed the child, 0 if it
+/** uvexec_term_signal returns the signal that killed the child, 0 if it
  * exited normally, UV_EBUSY before the exit was seen. */
 UVEXEC_EXTERN int uvexec_term_signal(const uvexec_cmd_t *cmd);
 
-/* uvexec_stdout_data / uvexec_stderr_data return the bytes captured on the
+/** @{ */
+/** uvexec_stdout_data / uvexec_stderr_data return the bytes captured on the
  * stream, NUL-terminated for convenience (the output may hold NULs of its
  * own: trust *len). Borrowed from cmd. NULL (and *len 0) when the stream
  * was not captured or the cmd is not done yet. len may be NULL. */
@@ -538,8 +580,9 @@ UVEXEC_EXTERN const char *uvexec_stdout_data(const uvexec_cmd_t *cmd,
                                              size_t *len);
 UVEXEC_EXTERN const char *uvexec_stderr_data(const uvexec_cmd_t *cmd,
                                              size_t *len);
+/** @} */
 
-/* uvexec_cmd_error returns the message of the cmd's last error, in Go's
+/** uvexec_cmd_error returns the message of the cmd's last error, in Go's
  * words: "exit status 2", "signal: killed",
  * `exec: "nosuch": executable file not found in $PATH`,
  * "fork/exec ./x: permission denied", "chdir /nope: no such file or
@@ -548,23 +591,27 @@ UVEXEC_EXTERN const char *uvexec_stderr_data(const uvexec_cmd_t *cmd,
  * error replaced it. NULL when there is no error. */
 UVEXEC_EXTERN const char *uvexec_cmd_error(const uvexec_cmd_t *cmd);
 
-/* uvexec_rusage_t is what the kernel accounted for the child. */
+/** uvexec_rusage_t is what the kernel accounted for the child. */
 typedef struct {
-  uint64_t user_usec;   /* user CPU time, microseconds */
-  uint64_t system_usec; /* system CPU time, microseconds */
-  uint64_t maxrss_kib;  /* peak resident set size, KiB */
+  uint64_t user_usec;   /**< user CPU time, microseconds */
+  uint64_t system_usec; /**< system CPU time, microseconds */
+  uint64_t maxrss_kib;  /**< peak resident set size, KiB */
 } uvexec_rusage_t;
 
-/* uvexec_rusage fills *usage for a child reaped by the clone engine. UV_EBUSY before the exit was seen, UV_ENOTSUP with the
+/** uvexec_rusage fills *usage for a child reaped by the clone engine. UV_EBUSY before the exit was seen, UV_ENOTSUP with the
  * uv_spawn engine, which does not report it. */
 UVEXEC_EXTERN int uvexec_rusage(const uvexec_cmd_t *cmd,
                                 uvexec_rusage_t *usage);
 
+/** @} */
+
 /* ------------------------------------------------------------------------
  * Finding and replacing programs
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_programs Finding and replacing programs
+ * @{ */
 
-/* uvexec_lookpath finds file the way Go's exec.LookPath does on Unix, in
+/** uvexec_lookpath finds file the way Go's exec.LookPath does on Unix, in
  * the PATH of this process. A name containing '/' is not searched, only
  * checked. Otherwise each PATH entry is tried in order (an empty entry
  * means "."; an empty PATH has no entries), skipping directories and files
@@ -577,12 +624,12 @@ UVEXEC_EXTERN int uvexec_rusage(const uvexec_cmd_t *cmd,
  * the caller decides. On any other error *path is NULL. */
 UVEXEC_EXTERN int uvexec_lookpath(const char *file, char **path);
 
-/* uvexec_lookpath_in is uvexec_lookpath against the given PATH value
+/** uvexec_lookpath_in is uvexec_lookpath against the given PATH value
  * (NULL: nothing is found for a bare name). */
 UVEXEC_EXTERN int uvexec_lookpath_in(const char *file, const char *pathenv,
                                      char **path);
 
-/* uvexec_exec replaces the current process with cmd (Go's syscall.Exec
+/** uvexec_exec replaces the current process with cmd (Go's syscall.Exec
  * after exec.LookPath): a bare name is looked up as uvexec_lookpath does,
  * in the PATH the cmd gives the program, and cmd's argv, environment, dir
  * and the stdin/stdout/stderr fds set with the *_fd setters are applied
@@ -595,11 +642,15 @@ UVEXEC_EXTERN int uvexec_lookpath_in(const char *file, const char *pathenv,
  * handed to /bin/sh. */
 UVEXEC_EXTERN int uvexec_exec(uvexec_cmd_t *cmd);
 
+/** @} */
+
 /* ------------------------------------------------------------------------
  * Terminals
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_terminals Terminals
+ * @{ */
 
-/* uvexec_cmd_set_pty runs the child on a new pseudo-terminal of rows x
+/** uvexec_cmd_set_pty runs the child on a new pseudo-terminal of rows x
  * cols: its stdin, stdout and stderr are the terminal, it leads a new
  * session and process group with the terminal as its controlling terminal
  * (isatty() is true, `tty` names a /dev/pts/N), and its first
@@ -610,7 +661,7 @@ UVEXEC_EXTERN int uvexec_exec(uvexec_cmd_t *cmd);
  *
  * What the terminal shows arrives as stdout, through everything stdout has:
  * UVEXEC_CAPTURE, uvexec_cmd_on_stdout(), uvexec_cmd_on_stdout_line() (a
- * terminal's lines end in "\r\n", delivered without it), the output limit.
+ * terminal's lines end in CR LF, delivered without it), the output limit.
  * Echoed input is part of it, as on a screen. uvexec_write() types into
  * the terminal without uvexec_cmd_stdin_pipe(); uvexec_cmd_set_stdin()
  * types its bytes and then end of file; uvexec_close_stdin() types end of
@@ -646,7 +697,7 @@ UVEXEC_EXTERN int uvexec_exec(uvexec_cmd_t *cmd);
  * terminal answers UV_EINVAL. */
 UVEXEC_EXTERN int uvexec_cmd_set_pty(uvexec_cmd_t *cmd, int rows, int cols);
 
-/* uvexec_resize gives a running cmd's terminal a new size; the kernel then
+/** uvexec_resize gives a running cmd's terminal a new size; the kernel then
  * sends SIGWINCH to the terminal's foreground process group (a
  * terminal emulator's window resized). It works until the terminal is
  * closed, also after the exit while a grandchild keeps the terminal open.
@@ -656,11 +707,15 @@ UVEXEC_EXTERN int uvexec_cmd_set_pty(uvexec_cmd_t *cmd, int rows, int cols);
  * came. */
 UVEXEC_EXTERN int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols);
 
+/** @} */
+
 /* ------------------------------------------------------------------------
  * Groups: N commands at a time from a queue
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_groups Groups
+ * @{ */
 
-/* uvexec_group_t is a queue of commands that run at most max_running at a
+/** uvexec_group_t is a queue of commands that run at most max_running at a
  * time on one loop, in the order they were added (GNU parallel's --jobs,
  * xargs -P). It is opaque; it does not own the cmds added to it.
  *
@@ -675,21 +730,21 @@ UVEXEC_EXTERN int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols);
  * to the thread of its loop. */
 typedef struct uvexec_group_s uvexec_group_t;
 
-/* What a group does after its first failure (GNU parallel's --halt). */
+/** What a group does after its first failure (GNU parallel's --halt). */
 typedef enum {
-  /* Run everything anyway. The default. */
+  /** Run everything anyway. The default. */
   UVEXEC_HALT_NEVER = 0,
-  /* Start nothing new, let the running finish, skip the queued
+  /** Start nothing new, let the running finish, skip the queued
    * (--halt soon,fail=1). */
   UVEXEC_HALT_SOON = 1,
-  /* Also cancel the running, each with its own cancel signal and wait
+  /** Also cancel the running, each with its own cancel signal and wait
    * delay, as uvexec_cancel() does: SIGTERM then SIGKILL is
    * uvexec_cmd_set_cancel_signal(cmd, SIGTERM) with a wait delay
    * (--halt now,fail=1). */
   UVEXEC_HALT_NOW = 2
 } uvexec_halt_t;
 
-/* What uvexec_group_count counts; the flags may be or-ed together. */
+/** What uvexec_group_count counts; the flags may be or-ed together. */
 typedef enum {
   UVEXEC_COUNT_QUEUED = 1,    /* added, not yet started */
   UVEXEC_COUNT_RUNNING = 2,   /* started, done callback not yet due */
@@ -699,13 +754,13 @@ typedef enum {
   UVEXEC_COUNT_ALL = 31       /* every cmd ever added */
 } uvexec_count_t;
 
-/* uvexec_group_cb is the callback of uvexec_group_wait: status is 0 when
+/** uvexec_group_cb is the callback of uvexec_group_wait: status is 0 when
  * every cmd succeeded, else the status of the first failure (UV_ECANCELED
  * after uvexec_group_cancel if nothing had failed before). It may free
  * the group. */
 typedef void (*uvexec_group_cb)(uvexec_group_t *g, int status);
 
-/* uvexec_group_new returns a group that runs at most max_running cmds at
+/** uvexec_group_new returns a group that runs at most max_running cmds at
  * once (0: no limit) on loop. With loop NULL the group has a private loop
  * of its own and runs only inside uvexec_group_run(): nothing starts and
  * no callback fires before. NULL when memory runs out. Free with
@@ -716,12 +771,14 @@ typedef void (*uvexec_group_cb)(uvexec_group_t *g, int status);
 UVEXEC_EXTERN uvexec_group_t *uvexec_group_new(uv_loop_t *loop,
                                                size_t max_running);
 
-/* uvexec_group_set_data / uvexec_group_data keep a pointer for the caller;
+/** @{ */
+/** uvexec_group_set_data / uvexec_group_data keep a pointer for the caller;
  * uvexec never touches it. */
 UVEXEC_EXTERN void uvexec_group_set_data(uvexec_group_t *g, void *data);
 UVEXEC_EXTERN void *uvexec_group_data(const uvexec_group_t *g);
+/** @} */
 
-/* uvexec_group_add queues cmd, configured and not started, to run with
+/** uvexec_group_add queues cmd, configured and not started, to run with
  * done_cb (may be NULL) as its done callback. It starts at once when a
  * slot is free, in this call. The caller keeps cmd, and its data pointer:
  * it may free cmd in done_cb, but not before done_cb ran or the group was
@@ -741,39 +798,39 @@ UVEXEC_EXTERN void *uvexec_group_data(const uvexec_group_t *g);
 UVEXEC_EXTERN int uvexec_group_add(uvexec_group_t *g, uvexec_cmd_t *cmd,
                                    uvexec_done_cb done_cb);
 
-/* uvexec_group_set_halt chooses what the group does after a failure
+/** uvexec_group_set_halt chooses what the group does after a failure
  * (UVEXEC_HALT_NEVER by default); it applies from the next failure on.
  * UV_EINVAL for an unknown policy. */
 UVEXEC_EXTERN int uvexec_group_set_halt(uvexec_group_t *g, uvexec_halt_t how);
 
-/* uvexec_group_count returns how many of the group's cmds are in the
+/** uvexec_group_count returns how many of the group's cmds are in the
  * states or-ed into what (uvexec_count_t), for progress bars and
  * summaries; UV_EINVAL for a NULL group, a what of 0 or an unknown flag.
  * A cmd leaves QUEUED and RUNNING the moment its fate is known, which may
  * be a turn of the loop before its done callback. */
 UVEXEC_EXTERN int uvexec_group_count(const uvexec_group_t *g, int what);
 
-/* uvexec_group_wait calls cb once, after every cmd added has had its done
+/** uvexec_group_wait calls cb once, after every cmd added has had its done
  * callback (never from inside this call: through the loop even when all
  * is done already). No cmd may be added afterwards, except from the done
  * callbacks of the group's cmds (see uvexec_group_add). UV_EINVAL for a
  * NULL argument, UV_EALREADY when called before. */
 UVEXEC_EXTERN int uvexec_group_wait(uvexec_group_t *g, uvexec_group_cb cb);
 
-/* uvexec_group_run runs a group made with a NULL loop until every cmd
+/** uvexec_group_run runs a group made with a NULL loop until every cmd
  * added (also from its callbacks) is done, on a private loop it makes and
  * closes again before returning. It returns the status uvexec_group_wait
  * would give, or UV_EINVAL for a group on a caller's loop, UV_EBUSY from
  * inside its own callbacks. The group may be added to and run again. */
 UVEXEC_EXTERN int uvexec_group_run(uvexec_group_t *g);
 
-/* uvexec_group_cancel stops the group: running cmds are cancelled with
+/** uvexec_group_cancel stops the group: running cmds are cancelled with
  * uvexec_cancel() (their own cancel signal and wait delay; status
  * UV_ECANCELED), queued ones are skipped (UVEXEC_ESKIPPED), and later adds
  * are skipped. Safe from any callback. UV_EINVAL for NULL. */
 UVEXEC_EXTERN int uvexec_group_cancel(uvexec_group_t *g);
 
-/* uvexec_group_free releases g in any state; NULL is a no-op. What runs
+/** uvexec_group_free releases g in any state; NULL is a no-op. What runs
  * is cancelled as uvexec_group_cancel() does, what waits is dropped, and
  * no done callback of its cmds and no wait callback fires after this call
  * (a cancelled cmd's own output callbacks may still see its end of file).
@@ -783,11 +840,15 @@ UVEXEC_EXTERN int uvexec_group_cancel(uvexec_group_t *g);
  * any callback. */
 UVEXEC_EXTERN void uvexec_group_free(uvexec_group_t *g);
 
+/** @} */
+
 /* ------------------------------------------------------------------------
  * Pipelines
  * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_pipelines Pipelines
+ * @{ */
 
-/* uvexec_pipeline_t is `a | b | c` without a shell: cmds whose stdout
+/** uvexec_pipeline_t is `a | b | c` without a shell: cmds whose stdout
  * feeds the next one's stdin through kernel pipes that uvexec creates
  * (pipe2 with O_CLOEXEC) and hands to the members, so the bytes go from
  * child to child and never through the parent. Everything else about the
@@ -798,7 +859,7 @@ UVEXEC_EXTERN void uvexec_group_free(uvexec_group_t *g);
  * messages, as a person counts them. */
 typedef struct uvexec_pipeline_s uvexec_pipeline_t;
 
-/* uvexec_pipeline_done_cb is called exactly once for a pipeline whose
+/** uvexec_pipeline_done_cb is called exactly once for a pipeline whose
  * uvexec_pipeline_start() returned 0: after every member exited and every
  * stream uvexec reads (of any member) reached end of file. status is 0,
  * UVEXEC_EPIPELINE when the pipeline failed under its policy,
@@ -807,7 +868,7 @@ typedef struct uvexec_pipeline_s uvexec_pipeline_t;
  * stay readable through uvexec_pipeline_cmd(). The callback may free p. */
 typedef void (*uvexec_pipeline_done_cb)(uvexec_pipeline_t *p, int status);
 
-/* uvexec_pipeline returns a pipeline of the cmds given, up to a NULL:
+/** uvexec_pipeline returns a pipeline of the cmds given, up to a NULL:
  * uvexec_pipeline(ls, grep, wc, NULL), ls's stdout into grep's stdin and
  * grep's into wc's. It takes ownership of the cmds, which are freed with
  * the pipeline. NULL when there is no cmd, when a cmd was started already,
@@ -817,21 +878,21 @@ typedef void (*uvexec_pipeline_done_cb)(uvexec_pipeline_t *p, int status);
  * when memory runs out; the cmds then stay the caller's. */
 UVEXEC_EXTERN uvexec_pipeline_t *uvexec_pipeline(uvexec_cmd_t *first, ...);
 
-/* uvexec_pipeline_cmds is uvexec_pipeline with the n cmds in an array. */
+/** uvexec_pipeline_cmds is uvexec_pipeline with the n cmds in an array. */
 UVEXEC_EXTERN uvexec_pipeline_t *uvexec_pipeline_cmds(uvexec_cmd_t *const *cmds,
                                                       size_t n);
 
-/* uvexec_pipeline_free releases p and every member in any state; NULL is
+/** uvexec_pipeline_free releases p and every member in any state; NULL is
  * a no-op. As uvexec_cmd_free does for one cmd, running members are
  * killed (SIGKILL, the whole process group when the pipeline has one) and
  * still reaped, and no callback of p or of a member fires after this
  * call. The loop must run on for the memory to return. */
 UVEXEC_EXTERN void uvexec_pipeline_free(uvexec_pipeline_t *p);
 
-/* uvexec_pipeline_len returns the number of members (0 for NULL). */
+/** uvexec_pipeline_len returns the number of members (0 for NULL). */
 UVEXEC_EXTERN size_t uvexec_pipeline_len(const uvexec_pipeline_t *p);
 
-/* uvexec_pipeline_cmd returns member i (from 0), borrowed from p: to
+/** uvexec_pipeline_cmd returns member i (from 0), borrowed from p: to
  * configure the first one's stdin, the last one's stdout, anyone's
  * stderr, and afterwards to read each member's exit code, signal, rusage
  * and captured output (bash's PIPESTATUS). The caller may use its
@@ -840,25 +901,27 @@ UVEXEC_EXTERN size_t uvexec_pipeline_len(const uvexec_pipeline_t *p);
 UVEXEC_EXTERN uvexec_cmd_t *uvexec_pipeline_cmd(const uvexec_pipeline_t *p,
                                                 size_t i);
 
-/* uvexec_pipeline_set_data / uvexec_pipeline_data keep a pointer for the
+/** @{ */
+/** uvexec_pipeline_set_data / uvexec_pipeline_data keep a pointer for the
  * caller, as libuv's data field does. */
 UVEXEC_EXTERN void uvexec_pipeline_set_data(uvexec_pipeline_t *p, void *data);
 UVEXEC_EXTERN void *uvexec_pipeline_data(const uvexec_pipeline_t *p);
+/** @} */
 
-/* How a pipeline's members decide its outcome. Under every policy a
+/** How a pipeline's members decide its outcome. Under every policy a
  * member killed by SIGPIPE is not a failure when the member it wrote to
  * succeeded (or was itself excused this way): that member stopped reading
  * because it had what it needed, so `yes | head -1` succeeds. A member
  * that ignores SIGPIPE and exits non-zero on EPIPE instead is a failure. */
 typedef enum {
-  /* Every member counts, as bash's `set -o pipefail`, whose status is the
+  /** Every member counts, as bash's `set -o pipefail`, whose status is the
    * rightmost failing member's: the pipeline succeeds only when no member
    * failed. The default. */
   UVEXEC_PIPE_FAIL = 0,
-  /* Only the last member counts, as a plain sh pipeline. The others'
+  /** Only the last member counts, as a plain sh pipeline. The others'
    * results are still there to read. */
   UVEXEC_PIPE_LAST = 1,
-  /* Every member must succeed. The outcome is UVEXEC_PIPE_FAIL's, stated
+  /** Every member must succeed. The outcome is UVEXEC_PIPE_FAIL's, stated
    * member by member; the two are kept apart for code that says which it
    * means. */
   UVEXEC_PIPE_ALL = 2
@@ -867,12 +930,12 @@ typedef enum {
 /* The setters below answer UV_EINVAL for a NULL p or a bad argument and
  * UV_EBUSY once p has been started. */
 
-/* uvexec_pipeline_set_policy chooses how the members decide the outcome;
+/** uvexec_pipeline_set_policy chooses how the members decide the outcome;
  * UVEXEC_PIPE_FAIL by default. */
 UVEXEC_EXTERN int uvexec_pipeline_set_policy(uvexec_pipeline_t *p,
                                              uvexec_pipe_policy_t how);
 
-/* uvexec_pipeline_set_timeout stops the whole pipeline ms milliseconds
+/** uvexec_pipeline_set_timeout stops the whole pipeline ms milliseconds
  * after the start: every member gets the cancel signal at once (one
  * signal to the pipeline's process group when it has one, so their own
  * children get it too), SIGKILL after the wait delay; the done status is
@@ -881,20 +944,20 @@ UVEXEC_EXTERN int uvexec_pipeline_set_policy(uvexec_pipeline_t *p,
 UVEXEC_EXTERN int uvexec_pipeline_set_timeout(uvexec_pipeline_t *p,
                                               uint64_t ms);
 
-/* uvexec_pipeline_set_cancel_signal chooses the signal a cancel or a
+/** uvexec_pipeline_set_cancel_signal chooses the signal a cancel or a
  * timeout of the pipeline sends first; SIGKILL by default, as for a cmd.
  * It replaces the members' own cancel signals for this run. */
 UVEXEC_EXTERN int uvexec_pipeline_set_cancel_signal(uvexec_pipeline_t *p,
                                                     int signum);
 
-/* uvexec_pipeline_set_wait_delay sets every member's wait delay (see
+/** uvexec_pipeline_set_wait_delay sets every member's wait delay (see
  * uvexec_cmd_set_wait_delay): after a stop, a member still alive ms later
  * gets SIGKILL; after a member's exit, its pipes still open ms later are
  * closed. Without it (0) members keep their own. */
 UVEXEC_EXTERN int uvexec_pipeline_set_wait_delay(uvexec_pipeline_t *p,
                                                  uint64_t ms);
 
-/* uvexec_pipeline_set_new_session starts every member in a new session of
+/** uvexec_pipeline_set_new_session starts every member in a new session of
  * its own (see uvexec_cmd_set_new_session), away from the caller's
  * terminal. A process can only join a group of its own session, so the
  * members cannot share one group then: stops signal each member's group
@@ -902,7 +965,7 @@ UVEXEC_EXTERN int uvexec_pipeline_set_wait_delay(uvexec_pipeline_t *p,
 UVEXEC_EXTERN int uvexec_pipeline_set_new_session(uvexec_pipeline_t *p,
                                                   int on);
 
-/* uvexec_pipeline_start starts every member on loop, or none (Go's
+/** uvexec_pipeline_start starts every member on loop, or none (Go's
  * Cmd.Start for the whole chain); done_cb (may be NULL) is called once
  * it is over. The members form one new process group, led by the first
  * (uvexec_cmd_set_pgid), so that a stop reaches all of them and their
@@ -924,12 +987,12 @@ UVEXEC_EXTERN int uvexec_pipeline_start(uvexec_pipeline_t *p,
                                         uv_loop_t *loop,
                                         uvexec_pipeline_done_cb done_cb);
 
-/* uvexec_pipeline_run starts p on a private loop and waits for it (Go's
+/** uvexec_pipeline_run starts p on a private loop and waits for it (Go's
  * Cmd.Run for the chain). It returns the done status, or the start error.
  * Callable from any thread. */
 UVEXEC_EXTERN int uvexec_pipeline_run(uvexec_pipeline_t *p);
 
-/* uvexec_pipeline_output is uvexec_pipeline_run with the last member's
+/** uvexec_pipeline_output is uvexec_pipeline_run with the last member's
  * stdout captured: read it with uvexec_stdout_data(uvexec_pipeline_cmd(p,
  * n - 1), &len). Every member's stderr that was left at its default is
  * captured too, for uvexec_stderr_data() after a failure. UV_EINVAL
@@ -937,14 +1000,14 @@ UVEXEC_EXTERN int uvexec_pipeline_run(uvexec_pipeline_t *p);
  * inherited or a caller's fd. */
 UVEXEC_EXTERN int uvexec_pipeline_output(uvexec_pipeline_t *p);
 
-/* uvexec_pipeline_cancel stops a started pipeline: every member gets the
+/** uvexec_pipeline_cancel stops a started pipeline: every member gets the
  * cancel signal now (through the group when there is one), SIGKILL once
  * the wait delay runs out; the done status becomes UV_ECANCELED. Safe
  * from any callback; a second call, or one after done, is a no-op that
  * answers 0. UV_EINVAL before the start. */
 UVEXEC_EXTERN int uvexec_pipeline_cancel(uvexec_pipeline_t *p);
 
-/* uvexec_pipeline_error returns the message of the pipeline's last error,
+/** uvexec_pipeline_error returns the message of the pipeline's last error,
  * naming each member whose failure counts under the policy, in order,
  * with its number (from 1), its arguments and its own error:
  * `pipeline: 2 "grep x": exit status 1`, or for two,
@@ -952,6 +1015,8 @@ UVEXEC_EXTERN int uvexec_pipeline_cancel(uvexec_pipeline_t *p);
  * After a stop: "pipeline: context canceled" / "pipeline: context
  * deadline exceeded". Borrowed from p; NULL when there is no error. */
 UVEXEC_EXTERN const char *uvexec_pipeline_error(const uvexec_pipeline_t *p);
+
+/** @} */
 
 #ifdef __cplusplus
 }
