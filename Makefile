@@ -8,6 +8,7 @@
 #   make asan       the suite built with AddressSanitizer+UBSan, in build-asan/
 #   make valgrind   the suite under valgrind, in build-valgrind/
 #   make docs       the API reference with Doxygen: build/docs/html, man pages
+#   make package    libuvexec0 and libuvexec-dev .deb files, in build-package/
 #   make install    install to $(PREFIX) (default /usr/local), DESTDIR honoured,
 #                   man pages included
 #   make deps       install cmake, pkg-config, a compiler, libuv, Check, Doxygen
@@ -30,7 +31,7 @@ CTEST_ARGS = --output-on-failure -j$(JOBS)
 # itself is parallel inside CMake.
 .NOTPARALLEL:
 
-.PHONY: all build deps docs demo test bench asan valgrind install format clean
+.PHONY: all build deps docs package demo test bench asan valgrind install format clean
 
 all: build
 
@@ -112,6 +113,24 @@ valgrind: deps
 docs: deps build
 	$(CMAKE) --build $(BUILD) --target docs
 
+# The Debian packages (cmake/UvexecPackage.cmake), built for /usr in a
+# build directory of their own with Debian's build flags (hardening), the
+# library and its man pages only; the .deb files land in $(PACKAGE_BUILD).
+PACKAGE_BUILD ?= build-package
+package: deps
+	@command -v dpkg-deb >/dev/null 2>&1 || { \
+	  echo "package: dpkg-deb is not installed (a Debian system is needed)" >&2; \
+	  exit 1; }
+	CFLAGS="$$(dpkg-buildflags --get CFLAGS 2>/dev/null) $$(dpkg-buildflags --get CPPFLAGS 2>/dev/null)" \
+	LDFLAGS="$$(dpkg-buildflags --get LDFLAGS 2>/dev/null)" \
+	  $(CMAKE) -S . -B $(PACKAGE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_INSTALL_PREFIX=/usr -DUVEXEC_BUILD_TESTS=OFF \
+	  -DUVEXEC_BUILD_DEMOS=OFF -DUVEXEC_BUILD_DOCS=ON $(CMAKE_FLAGS)
+	$(CMAKE) --build $(PACKAGE_BUILD) -j$(JOBS)
+	$(CMAKE) --build $(PACKAGE_BUILD) --target docs
+	cd $(PACKAGE_BUILD) && cpack -G DEB
+	@ls -l $(PACKAGE_BUILD)/*.deb
+
 # DESTDIR=... stages the install elsewhere, as usual.
 install: docs
 	$(CMAKE) --install $(BUILD)
@@ -127,4 +146,4 @@ format:
 	clang-format -i $(FORMAT_FILES)
 
 clean:
-	rm -rf $(BUILD) build build-asan build-valgrind build-clang
+	rm -rf $(BUILD) build build-asan build-valgrind build-clang build-package
