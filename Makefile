@@ -3,7 +3,8 @@
 #
 #   make            configure and build in build/
 #   make test       ... and run the suite (installs missing tools first)
-#   make demo       ... and run demo/tour.sh
+#   make demo       ... and run demo/tour.sh (the build in two lines)
+#   make readme-tour  rewrite README.md's transcript of the tour from a run
 #   make bench      ... and run the benchmark, when there is one
 #   make asan       the suite built with AddressSanitizer+UBSan, in build-asan/
 #   make valgrind   the suite under valgrind, in build-valgrind/
@@ -31,7 +32,7 @@ CTEST_ARGS = --output-on-failure -j$(JOBS)
 # itself is parallel inside CMake.
 .NOTPARALLEL:
 
-.PHONY: all build deps docs package demo test bench asan valgrind install format clean
+.PHONY: all build deps docs package demo readme-tour test bench asan valgrind install format clean
 
 all: build
 
@@ -73,12 +74,30 @@ deps:
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y$$missing
 
-demo: deps build
+# The build in two lines (its full output goes to $(BUILD)/build.log, and
+# its tail to the screen if it fails), then the tour.
+demo: deps
+	@mkdir -p $(BUILD); log=$(BUILD)/build.log; start=$$(date +%s); \
+	echo "==> build: configuring and compiling in $(BUILD)/ (log: $$log)"; \
+	if ! { $(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	         -DCMAKE_INSTALL_PREFIX="$(PREFIX)" $(CMAKE_FLAGS) && \
+	       $(CMAKE) --build $(BUILD) -j$(JOBS); } >$$log 2>&1; then \
+	  tail -n 40 $$log; echo "==> build: FAILED (all of it in $$log)"; exit 1; \
+	fi; \
+	echo "==> build: done, $$(grep -c "Built target" $$log) targets" \
+	  "in $$(( $$(date +%s) - start )) s"
 	@if [ -f demo/tour.sh ]; then \
 	  UVEXEC_DEMO_DIR="$(CURDIR)/$(BUILD)/demo" bash demo/tour.sh; \
 	else \
 	  echo "demo: demo/tour.sh is not there yet; the demos are in $(BUILD)/demo/"; \
 	fi
+
+# README.md's transcript of the tour, rewritten from a run of it (the
+# ctest readme_tour fails when the two differ in more than numbers).
+readme-tour: build
+	$(CMAKE) -DMODE=update -DTOUR=demo/tour.sh \
+	  -DDEMO_DIR="$(CURDIR)/$(BUILD)/demo" -DREADME=README.md \
+	  -P cmake/ReadmeTour.cmake
 
 test: deps build
 	cd $(BUILD) && $(CTEST) $(CTEST_ARGS)
