@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A thin wrapper around CMake for the everyday commands. The build itself
 # is described in CMakeLists.txt; nothing here is needed to use it.
 #

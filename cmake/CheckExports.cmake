@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cmake -DNM=<nm> -DLIBRARY=<libuvexec.so> -DHEADER=<uvexec.h> -P CheckExports.cmake
 #
 # The ctest `exports`: the shared library must export exactly the functions

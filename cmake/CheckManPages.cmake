@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cmake -DHEADER=<uvexec.h> -DMANDIR=<docs/man/man3> -P CheckManPages.cmake
 #
 # Part of the ctest `docs`: every function uvexec.h declares with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cmake -DVERSION_FILE=<uvexecConfigVersion.cmake> -DVERSION=<x.y.z>
 #       -DREADELF=<readelf> -DLIBRARY=<libuvexec.so> -P CheckPackageVersion.cmake
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cmake -DMODE=check|update -DTOUR=<demo/tour.sh> -DDEMO_DIR=<build/demo>
 #       -DREADME=<README.md> -P ReadmeTour.cmake
 #

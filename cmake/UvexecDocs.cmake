@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # uvexec_docs()
 #
 # The API reference, made by Doxygen (Debian: doxygen) from the public

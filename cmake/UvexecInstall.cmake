@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # uvexec_install(TARGETS <target>... EXPORT <name>)
 #
 # Installs the header, the given library targets, the licence and the

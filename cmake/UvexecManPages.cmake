@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cmake -DMANDIR=<docs/man/man3> -DHEADER=<uvexec.h> -DGZIP=<gzip>
 #       -P UvexecManPages.cmake
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Debian packages with CPack: `make package` (or, in a build configured
 # with -DCMAKE_INSTALL_PREFIX=/usr, `cpack` in the build directory) makes
 #

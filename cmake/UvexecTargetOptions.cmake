@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # uvexec_target_options(<target> [LIBRARY])
 #
 # Applies the project's compiler settings to <target>, so that the library,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* async_sleep — start a command and keep working while it runs (Go's
  * Cmd.Start, then Cmd.Wait), on a libuv event loop.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* control — stopping commands: a timeout, a graceful cancel, and a whole
  * process group at once (Go's CommandContext, Cmd.Cancel, Cmd.WaitDelay and
  * SysProcAttr.Setsid).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exec_replace — replace this process with another program (Go's
  * exec.LookPath followed by syscall.Exec).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* grep_stdin — feed a command its input from memory (Go's Cmd.Stdin).
  *
  * `grep hello` reads two lines handed over with uvexec_cmd_set_stdin(),

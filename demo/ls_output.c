@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ls_output — run a command and collect what it printed (Go's Cmd.Output).
  *
  * `ls -la` runs in the given directory (Cmd.Dir; the current one by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* parallel — a job runner: command lines from a file or stdin, N at a
  * time, with GNU parallel's halt policies, on one uvexec group.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ping_split — stdout and stderr captured apart (Go's Cmd.Stdout and
  * Cmd.Stderr set to two buffers, then Cmd.Run).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pipeline — `ls -la | grep '^d' | wc -l` without a shell, and what a
  * failing pipeline reports.
  *

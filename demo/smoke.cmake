@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Smoke tests for the demos: each runs once with short arguments, and its
 # output must show that it did what it is there to show. Included from
 # demo/CMakeLists.txt when tests are built; the demo targets are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stream_lines — a command's output, line by line, as it is written (Go's
  * bufio.Scanner over Cmd.StdoutPipe), while the loop does other work.
  *

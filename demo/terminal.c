@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* terminal — drive an interactive shell on a terminal from the loop, the
  * way a terminal emulator or an expect-style harness does.
  *

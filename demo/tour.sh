@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A tour of uvexec's demos: each program once, with short arguments, under a
 # heading that says what it shows. About ten seconds in all.
 #

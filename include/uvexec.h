@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /** uvexec — Go's os/exec for C programs that live on a libuv event loop.
  *
  * A command (uvexec_cmd_t) is configured, started on a loop with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Growable byte buffers: captured output, the stdin queue, partial lines.
  *
  * A buffer always keeps one spare byte after its data so it can be handed

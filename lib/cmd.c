@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The command object: construction, configuration, results and release.
  *
  * Every setter begins with the same guard: a NULL cmd is UV_EINVAL, a cmd

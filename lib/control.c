@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Process control: the timeout, cancellation, and the wait delay.
  *
  * One rule covers all the ways a run is cut short (timeout, uvexec_cancel,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The clone engine: the child is made with
  * clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD [| CLONE_INTO_CGROUP]) and
  * runs uvexec's own code until its exec.

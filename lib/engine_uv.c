@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The uv_spawn engine: libuv forks, execs and reaps the child, and calls
  * back with its exit. It is the engine where the process has no pidfd
  * (and so no clone engine): old kernels, valgrind. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The child's environment: the parent's (unless cleared) with the cmd's
  * settings applied, each name at most once, the last setting winning. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One error table, many outputs: uvexec's codes (UVEXEC_ERRNO_MAP) and
  * libuv's (UV_ERRNO_MAP) give the names and messages, and the messages a
  * cmd keeps about its last error are worded as Go's os/exec words them. */

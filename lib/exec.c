@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replacing the current process with a cmd (Go's syscall.Exec, with the
  * cmd's argv, environment, directory and stdio fds).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Groups: a queue of commands that run at most N at a time on one loop.
  *
  * A group sits above the cmd's interface: it starts a queued cmd with

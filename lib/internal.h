@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Private declarations shared by the files of lib/. Nothing here is part
  * of the API: names are uvexec__*, and the cmd's layout may change. */
 #ifndef UVEXEC_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Line callbacks: a stream cut at '\n' (Go's bufio.Scanner over a pipe).
  *
  * Only an incomplete line is ever copied; complete lines are handed out

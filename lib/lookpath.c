@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Finding a program the way Go's exec.LookPath does on Unix.
  *
  * A name with a slash in it names its file: it is checked, never searched.

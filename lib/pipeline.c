@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pipelines: `a | b | c` on the loop, without a shell.
  *
  * A pipeline is built above the cmd's own interface: each joint is a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Terminals: a child on a pseudo-terminal instead of pipes.
  *
  * The parent opens the master (posix_openpt, close-on-exec) and gives it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reading the child's stdout and stderr: fair, bounded, proportional.
  *
  * Bounded: a loop turn spends a bounded time reading, however many

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Learning of a child's exit through its pidfd, and signalling it.
  *
  * A pidfd names one process for as long as the fd is open, however the

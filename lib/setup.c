@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Child setup: the setters for what the child is given before it runs its
  * program (death signal, limits, umask, nice, groups, cgroup, which fds
  * it keeps). They only record; the clone engine (engine_clone.c) applies

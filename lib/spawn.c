@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Starting a command, learning that it is over, and signalling it.
  *
  * The done callback waits for two things: the exit (reported by the

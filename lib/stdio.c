@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The child's stdin, stdout and stderr.
  *
  * Every pipe is a real pipe from pipe2(O_CLOEXEC), never libuv's

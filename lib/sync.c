@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The synchronous facade: Run, Output and CombinedOutput on a private
  * loop. Each call makes its own loop and closes it before it returns, so
  * it may run on any thread, many at once, and never touches the caller's

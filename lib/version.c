@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The library's own version. The header's macros are the version a
  * program was compiled with; these functions answer the version of the
  * library it actually runs with, which is what a program checks when it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Support shared by the Check suites; see common.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* mkdtemp, realpath, dirfd with -std=c11 */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Support shared by the Check suites: where the helper program is, a
  * fixture that proves every test left nothing behind, a loop runner that
  * fails instead of hanging, and a probe that records what callbacks saw.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uvexec-test-helper — the one program every test suite runs as a child.
  *
  * Usage: uvexec-test-helper SUBCOMMAND [ARGS...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The cmd object: constructors, state guards on every entry point, the
  * caller's data pointer, and uvexec_cmd_free() in every state of a run. */
 #ifndef _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Process control: timeouts, uvexec_cancel, the cancel signal and the
  * wait delay (Go's CommandContext, Cancel, WaitDelay and ErrWaitDelay),
  * new sessions whose whole group is stopped, the output limit, extra fds

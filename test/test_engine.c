@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The engines, chosen explicitly per cmd: libuv's uv_spawn
  * (UVEXEC_ENGINE_UV) against the clone engine with its pidfd
  * (UVEXEC_ENGINE_CLONE, which UVEXEC_ENGINE_POSIX_SPAWN now also names).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The clone engine and child setup (lib/engine_clone.c, lib/setup.c):
  * every setter is seen by the child, on the clone engine chosen
  * explicitly and through the default choice; exec failures are start

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The child's environment: the parent's by default (as it is at the start),
  * changed by setenv / unsetenv / clearenv on the cmd, with the last setting
  * of a name winning and no name reaching the child twice. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Errors: uvexec_strerror() and uvexec_err_name() describe libuv's codes as
  * libuv does, uvexec's own codes in uvexec's words, anything else as
  * unknown without allocating, and the two code spaces never overlap. */

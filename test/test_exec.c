@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uvexec_exec (lib/exec.c): the process is replaced by the cmd, with the
  * cmd's argv, environment, dir and stdio fds, default signal dispositions
  * and an empty mask; or the call fails and the process is as before.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Groups: N commands at a time from a queue (uvexec_group_*).
  *
  * Every test registers its cmds as jobs of one fixture, F. The done

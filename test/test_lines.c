@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Line callbacks (bufio.Scanner over a pipe): one call per line without
  * its '\n' (nor the '\r' of a "\r\n"), a last partial line at end of file,
  * a lone '\r' kept, lines cut

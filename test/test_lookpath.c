@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uvexec_lookpath / uvexec_lookpath_in (lib/lookpath.c), and the lookup as
  * uvexec_run sees it: Go's exec.LookPath rules on Unix, ErrDot included. */
 #ifndef _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pipelines: data through 2 to 5 members and more than a pipe's buffer at
  * every joint, the policies and the SIGPIPE rule, each member's status,
  * the error text, a member that cannot start at each position, timeout,

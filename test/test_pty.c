@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Terminals: a child on a pseudo-terminal. What a terminal is to the
  * child (tty, isatty, size, termios, controlling terminal), resize and
  * SIGWINCH, the end of its output (every byte before the exit, EIO as end

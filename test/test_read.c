@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reading the child's output (lib/read.c): a stream that never runs dry
  * starves neither another stream nor the loop's timers, and captured
  * memory follows what arrived: small for a small output, no slack left at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reaping (lib/reap.c): a child reaped by someone else — the application
  * calling waitpid(), or SIGCHLD set to SIG_IGN — is a successful start
  * that ends with UVEXEC_ECHILD, never a hang, never a start error; no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Starting children: failures that leave nothing behind, exit statuses and
  * signals in Go's words, pids, uvexec_kill, the working directory, many
  * children on one loop, and the synchronous facade in its simple forms. */

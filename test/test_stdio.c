@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The child's stdin, stdout and stderr: defaults, capture, callbacks,
  * merging, feeding stdin, caller fds, SIGPIPE, and that no fd uvexec
  * opens leaks into a child. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The synchronous facade (Go's Run, Output and CombinedOutput): statuses
  * and messages, what gets captured, configurations it refuses, start
  * failures, many runs on many threads at once, long series of runs that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The version, as every party states it: the header's macros, the
  * library's functions, and the version the build gave the project
  * (UVEXEC_TEST_PROJECT_VERSION), which is also what the CMake package and

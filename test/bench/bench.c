@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uvexec-bench — uvexec against the raw mechanisms it is built from.
  *
  * One invocation measures every contender of every metric, interleaved:

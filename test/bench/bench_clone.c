@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uvexec-bench-clone — the clone engine against raw posix_spawn.
  *
  * Spawn + wait of /bin/true, one child at a time, at each parent ballast

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uvexec-bench-group — a group against the same starts driven by hand.
  *
  * Metrics:

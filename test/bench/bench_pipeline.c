@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uvexec-bench-pipeline — a uvexec pipeline against a shell's and a
  * hand-built one.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uvexec-bench-pty — output read through a terminal against a pipe.
  *
  * `head -c SIZE /dev/zero` is read to its end and discarded, four ways,

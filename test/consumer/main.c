@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A program that uses an installed uvexec: it runs `echo hi`, captures
  * its output and checks it. Exit status 0 and "consumer: ok" mean the
  * header, the library and libuv were all found and work together, and that
