@@ -38,6 +38,7 @@
 #endif
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -517,6 +518,43 @@ static void reap_now(int pidfd) {
     ;
 }
 
+/* child_stack gives this thread's stack for its children: the child has
+ * exec'd or exited by the time clone returns (CLONE_VFORK), so one stack
+ * serves every start of a thread, mapped at its first start and unmapped
+ * when the thread ends (saving an mmap, an mprotect and an munmap per
+ * start). A guard page below: an overflow faults instead of writing over
+ * whatever is mapped there. */
+static pthread_key_t stack_key;
+static pthread_once_t stack_once = PTHREAD_ONCE_INIT;
+static int stack_key_ok;
+
+static void stack_release(void *stack) {
+  munmap(stack, STACK_SIZE);
+}
+
+static void stack_key_init(void) {
+  stack_key_ok = pthread_key_create(&stack_key, stack_release) == 0;
+}
+
+static char *child_stack(void) {
+  char *stack;
+
+  pthread_once(&stack_once, stack_key_init);
+  if (stack_key_ok && (stack = pthread_getspecific(stack_key)) != NULL)
+    return stack;
+  stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    return MAP_FAILED;
+  (void)mprotect(stack, 4096, PROT_NONE);
+  if (!stack_key_ok || pthread_setspecific(stack_key, stack) != 0) {
+    /* No slot to keep it in: this start's alone. */
+    munmap(stack, STACK_SIZE);
+    return MAP_FAILED;
+  }
+  return stack;
+}
+
 int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
                                const uvexec__spawn_plan_t *plan) {
   const uvexec__setup_t *s = &cmd->setup;
@@ -588,15 +626,11 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     src[i] = fd;
   }
 
-  stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  stack = child_stack();
   if (stack == MAP_FAILED) {
     err = UV_ENOMEM;
     goto out;
   }
-  /* A guard page below: an overflow faults instead of writing over
-   * whatever is mapped there. */
-  (void)mprotect(stack, 4096, PROT_NONE);
 
   c.file = plan->file;
   c.argv = plan->argv;
@@ -704,8 +738,6 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   }
 
 out:
-  if (stack != MAP_FAILED)
-    munmap(stack, STACK_SIZE);
   if (cgroup_fd >= 0)
     close(cgroup_fd);
   while (ncopies > 0)
