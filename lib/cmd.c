@@ -12,14 +12,6 @@
 
 #include "internal.h"
 
-#define GUARD_CONFIG(cmd)                                                     \
-  do {                                                                        \
-    if ((cmd) == NULL)                                                        \
-      return UV_EINVAL;                                                       \
-    if ((cmd)->state != UVEXEC__CONFIGURING)                                  \
-      return UV_EBUSY;                                                        \
-  } while (0)
-
 static void init_reader(uvexec__reader_t *r) {
   r->kind = UVEXEC__IO_NULL;
   r->caller_fd = -1;
@@ -237,7 +229,7 @@ static int replace_string(char **slot, const char *value) {
 }
 
 int uvexec_cmd_set_dir(uvexec_cmd_t *cmd, const char *dir) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   return replace_string(&cmd->dir, dir);
 }
 
@@ -246,7 +238,7 @@ int uvexec_cmd_set_dir(uvexec_cmd_t *cmd, const char *dir) {
 static int set_output(uvexec_cmd_t *cmd, int which, uvexec_stdio_t how) {
   uvexec__reader_t *r;
 
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   r = &cmd->out[which];
   switch (how) {
   case UVEXEC_NULL:
@@ -283,7 +275,7 @@ int uvexec_cmd_stderr(uvexec_cmd_t *cmd, uvexec_stdio_t how) {
 }
 
 static int set_output_fd(uvexec_cmd_t *cmd, int which, int fd) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (fd < 0)
     return UV_EBADF;
   cmd->out[which].kind = UVEXEC__IO_FD;
@@ -301,25 +293,25 @@ int uvexec_cmd_stderr_fd(uvexec_cmd_t *cmd, int fd) {
 }
 
 int uvexec_cmd_on_stdout(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->out[0].data_cb = cb;
   return 0;
 }
 
 int uvexec_cmd_on_stderr(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->out[1].data_cb = cb;
   return 0;
 }
 
 int uvexec_cmd_on_stdout_line(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->out[0].line_cb = cb;
   return 0;
 }
 
 int uvexec_cmd_on_stderr_line(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->out[1].line_cb = cb;
   return 0;
 }
@@ -333,7 +325,7 @@ static void reset_stdin(uvexec__writer_t *in) {
 }
 
 int uvexec_cmd_stdin_fd(uvexec_cmd_t *cmd, int fd) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (fd < 0)
     return UV_EBADF;
   reset_stdin(&cmd->in);
@@ -346,7 +338,7 @@ int uvexec_cmd_set_stdin(uvexec_cmd_t *cmd, const void *data, size_t len) {
   uvexec__buf_t copy = {NULL, 0, 0, 0};
   int err;
 
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (data == NULL && len > 0)
     return UV_EINVAL;
   err = uvexec__buf_append(&copy, data, len);
@@ -360,7 +352,7 @@ int uvexec_cmd_set_stdin(uvexec_cmd_t *cmd, const void *data, size_t len) {
 }
 
 int uvexec_cmd_stdin_pipe(uvexec_cmd_t *cmd) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   reset_stdin(&cmd->in);
   cmd->in.kind = UVEXEC__IO_PIPE;
   cmd->in.streaming = 1;
@@ -368,7 +360,7 @@ int uvexec_cmd_stdin_pipe(uvexec_cmd_t *cmd) {
 }
 
 int uvexec_cmd_on_stdin_drain(uvexec_cmd_t *cmd, uvexec_drain_cb cb) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->in.drain_cb = cb;
   return 0;
 }
@@ -376,7 +368,7 @@ int uvexec_cmd_on_stdin_drain(uvexec_cmd_t *cmd, uvexec_drain_cb cb) {
 int uvexec_cmd_add_fd(uvexec_cmd_t *cmd, int fd) {
   int *fds;
 
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (fd < 0)
     return UV_EBADF;
   fds = realloc(cmd->extra_fds, (cmd->extra_count + 1) * sizeof(*fds));
@@ -390,13 +382,13 @@ int uvexec_cmd_add_fd(uvexec_cmd_t *cmd, int fd) {
 /* ---- process attributes and control ------------------------------------- */
 
 int uvexec_cmd_set_new_session(uvexec_cmd_t *cmd, int on) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->new_session = on != 0;
   return 0;
 }
 
 int uvexec_cmd_set_pgid(uvexec_cmd_t *cmd, int pgid) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (pgid < 0)
     return UV_EINVAL;
   cmd->set_pgid = 1;
@@ -405,27 +397,27 @@ int uvexec_cmd_set_pgid(uvexec_cmd_t *cmd, int pgid) {
 }
 
 int uvexec_cmd_set_uid(uvexec_cmd_t *cmd, uv_uid_t uid) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->set_uid = 1;
   cmd->uid = uid;
   return 0;
 }
 
 int uvexec_cmd_set_gid(uvexec_cmd_t *cmd, uv_gid_t gid) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->set_gid = 1;
   cmd->gid = gid;
   return 0;
 }
 
 int uvexec_cmd_set_timeout(uvexec_cmd_t *cmd, uint64_t ms) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->timeout_ms = ms;
   return 0;
 }
 
 int uvexec_cmd_set_cancel_signal(uvexec_cmd_t *cmd, int signum) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (signum <= 0 || signum >= NSIG)
     return UV_EINVAL;
   cmd->cancel_signal = signum;
@@ -433,19 +425,19 @@ int uvexec_cmd_set_cancel_signal(uvexec_cmd_t *cmd, int signum) {
 }
 
 int uvexec_cmd_set_wait_delay(uvexec_cmd_t *cmd, uint64_t ms) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->wait_delay_ms = ms;
   return 0;
 }
 
 int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd, size_t bytes) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->output_limit = bytes;
   return 0;
 }
 
 int uvexec_cmd_set_engine(uvexec_cmd_t *cmd, uvexec_engine_t engine) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (engine != UVEXEC_ENGINE_AUTO && engine != UVEXEC_ENGINE_UV &&
       engine != UVEXEC_ENGINE_POSIX_SPAWN && engine != UVEXEC_ENGINE_CLONE)
     return UV_EINVAL;

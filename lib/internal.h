@@ -232,6 +232,16 @@ struct uvexec_cmd_s {
   uvexec__setup_t setup;
 };
 
+/* UVEXEC__GUARD_CONFIG begins every setter of a cmd: a NULL cmd is
+ * UV_EINVAL, a cmd that has been started is UV_EBUSY. */
+#define UVEXEC__GUARD_CONFIG(cmd)                                             \
+  do {                                                                        \
+    if ((cmd) == NULL)                                                        \
+      return UV_EINVAL;                                                       \
+    if ((cmd)->state != UVEXEC__CONFIGURING)                                  \
+      return UV_EBUSY;                                                        \
+  } while (0)
+
 /* uvexec__leads_group tells whether the child leads a process group of
  * its own, which signals then reach as a whole. */
 static inline int uvexec__leads_group(const uvexec_cmd_t *cmd) {

@@ -10,16 +10,8 @@
 
 #include "internal.h"
 
-#define GUARD_CONFIG(cmd)                                                      \
-  do {                                                                         \
-    if ((cmd) == NULL)                                                         \
-      return UV_EINVAL;                                                        \
-    if ((cmd)->state != UVEXEC__CONFIGURING)                                   \
-      return UV_EBUSY;                                                         \
-  } while (0)
-
 int uvexec_cmd_set_pdeathsig(uvexec_cmd_t *cmd, int sig) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (sig < 0 || sig >= NSIG)
     return UV_EINVAL;
   cmd->setup.pdeathsig = sig;
@@ -32,7 +24,7 @@ int uvexec_cmd_set_rlimit(uvexec_cmd_t *cmd, int resource, uint64_t soft,
   uvexec__rlimit_t *list;
   size_t i;
 
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (resource < 0 || resource >= RLIM_NLIMITS || soft > hard)
     return UV_EINVAL;
   s = &cmd->setup;
@@ -55,7 +47,7 @@ int uvexec_cmd_set_rlimit(uvexec_cmd_t *cmd, int resource, uint64_t soft,
 }
 
 int uvexec_cmd_set_umask(uvexec_cmd_t *cmd, unsigned int mask) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (mask > 0777)
     return UV_EINVAL;
   cmd->setup.set_umask = 1;
@@ -64,7 +56,7 @@ int uvexec_cmd_set_umask(uvexec_cmd_t *cmd, unsigned int mask) {
 }
 
 int uvexec_cmd_set_nice(uvexec_cmd_t *cmd, int inc) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   /* Anything beyond the full range of 40 steps is the range itself. */
   if (inc > 40)
     inc = 40;
@@ -78,7 +70,7 @@ int uvexec_cmd_set_nice(uvexec_cmd_t *cmd, int inc) {
 int uvexec_cmd_set_groups(uvexec_cmd_t *cmd, const uv_gid_t *gids, size_t n) {
   uv_gid_t *copy = NULL;
 
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (gids == NULL && n > 0)
     return UV_EINVAL;
   if (n > 65536) /* the kernel's NGROUPS_MAX */
@@ -99,7 +91,7 @@ int uvexec_cmd_set_groups(uvexec_cmd_t *cmd, const uv_gid_t *gids, size_t n) {
 int uvexec_cmd_set_cgroup(uvexec_cmd_t *cmd, const char *path) {
   char *copy = NULL;
 
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   if (path != NULL && path[0] != '\0') {
     copy = strdup(path);
     if (copy == NULL)
@@ -111,7 +103,7 @@ int uvexec_cmd_set_cgroup(uvexec_cmd_t *cmd, const char *path) {
 }
 
 int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on) {
-  GUARD_CONFIG(cmd);
+  UVEXEC__GUARD_CONFIG(cmd);
   cmd->setup.keep_fds = on == 0;
   return 0;
 }
