@@ -356,7 +356,9 @@ static void stop(uvexec_pipeline_t *p, int reason) {
   p->stop_reason = reason;
   close_timer(p);
   grouped = signal_group(p, p->cancel_signal);
-  for (i = 0; i < p->n; i++)
+  /* Without a group, downstream first: a member whose writer died first
+   * would see end of file and could exit on its own before its signal. */
+  for (i = p->n; i-- > 0;)
     stop_member(p->cmds[i], reason, grouped);
 }
 
@@ -643,11 +645,13 @@ fail:
   if (started > 0) {
     int signalled = signal_group(p, SIGKILL);
 
-    for (i = 0; i < started; i++) {
-      if (!signalled)
-        uvexec_kill(p->cmds[i], SIGKILL);
+    /* Without a group, every one is killed before any is stopped, and
+     * downstream first: a member whose writer died first would see end of
+     * file and could exit on its own before its SIGKILL came. */
+    for (i = started; !signalled && i-- > 0;)
+      uvexec_kill(p->cmds[i], SIGKILL);
+    for (i = 0; i < started; i++)
       stop_member(p->cmds[i], UV_ECANCELED, 1);
-    }
   }
   return err;
 }

@@ -654,7 +654,11 @@ START_TEST(test_spawn_failure_each_position) {
     ck_assert_int_eq(pr.done_calls, 0);
     /* The started ones were killed, not left to finish. */
     for (i = 0; i < bad; i++)
-      ck_assert_int_eq(uvexec_term_signal(cmds[i]), SIGKILL);
+      ck_assert_msg(uvexec_term_signal(cmds[i]) == SIGKILL,
+                    "member %d of 3 (bad: %d) ended with signal %d, exit "
+                    "code %d: %s",
+                    i + 1, bad + 1, uvexec_term_signal(cmds[i]),
+                    uvexec_exit_code(cmds[i]), uvexec_cmd_error(cmds[i]));
     ck_assert_int_eq(count_open_fds(), base);
     assert_no_zombies();
     uvexec_pipeline_free(p);
