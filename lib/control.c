@@ -92,17 +92,26 @@ int uvexec__control_start(uvexec_cmd_t *cmd) {
   return uv_timer_start(&cmd->timeout_timer, on_timeout, cmd->timeout_ms, 0);
 }
 
-/* uvexec__control_stop cuts the run short for reason. It never calls back
+/* uvexec__control_stop cuts the run short for reason, with the cmd's own
+ * cancel signal. */
+void uvexec__control_stop(uvexec_cmd_t *cmd, int reason) {
+  uvexec__control_stop_with(cmd, reason, cmd->cancel_signal);
+}
+
+/* uvexec__control_stop_with cuts the run short for reason, sending signum
+ * first (0: nothing, for a child the caller has signalled already, as a
+ * pipeline does for its group). It never calls back
  * into the application directly: whatever must follow the stop goes
  * through the loop, so it is safe from inside any callback. */
-void uvexec__control_stop(uvexec_cmd_t *cmd, int reason) {
+void uvexec__control_stop_with(uvexec_cmd_t *cmd, int reason, int signum) {
   if (cmd->state != UVEXEC__RUNNING || cmd->stop_reason != 0)
     return;
   cmd->stop_reason = reason;
   close_timer(&cmd->timeout_timer, &cmd->timeout_timer_open);
 
   if (!cmd->exited) {
-    uvexec__signal_child(cmd, cmd->cancel_signal);
+    if (signum != 0)
+      uvexec__signal_child(cmd, signum);
     if (cmd->wait_delay_ms > 0)
       arm_delay(cmd, cmd->wait_delay_ms, 0);
   } else {

@@ -363,6 +363,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
 int uvexec__control_start(uvexec_cmd_t *cmd);
 int uvexec__control_on_exit(uvexec_cmd_t *cmd);
 void uvexec__control_stop(uvexec_cmd_t *cmd, int reason);
+void uvexec__control_stop_with(uvexec_cmd_t *cmd, int reason, int signum);
 void uvexec__control_close(uvexec_cmd_t *cmd);
 
 /* pty.c: what the rest of lib/ asks of a terminal. */

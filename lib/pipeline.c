@@ -330,18 +330,10 @@ int uvexec_pipeline_set_new_session(uvexec_pipeline_t *p, int on) {
 
 /* stop_member records a stop on one member, so that it reports it and its
  * pipes are bounded as after its own cancel. When the group's signal
- * already reached the member, the member's own stop must not send a
- * second one (a SIGTERM handler would see two): its cancel signal is the
- * null signal for the call, which kill() only checks. */
+ * already reached the member, its stop sends nothing more (a SIGTERM
+ * handler would see two). */
 static void stop_member(uvexec_cmd_t *cmd, int reason, int signalled) {
-  int signum = cmd->cancel_signal;
-
-  if (cmd->state != UVEXEC__RUNNING)
-    return;
-  if (signalled)
-    cmd->cancel_signal = 0;
-  uvexec__control_stop(cmd, reason);
-  cmd->cancel_signal = signum;
+  uvexec__control_stop_with(cmd, reason, signalled ? 0 : cmd->cancel_signal);
 }
 
 /* stop cuts the whole run short: one signal for the group, or each
