@@ -70,6 +70,8 @@
 extern char **environ;
 
 #define MAX_ROUNDS 100
+#define BENCH_NAME "uvexec-bench"
+#include "bench_util.h"
 #define MAX_LEVELS 8
 #define MIB ((size_t)1024 * 1024)
 #define RAW_CHUNK (64 * 1024)
@@ -104,27 +106,6 @@ static char *path_true, *path_head, *path_sleep, *path_echo;
 static const char *path_helper; /* NULL: the metrics that need it are off */
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static double now_s(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-
-  fflush(stdout);
-  fprintf(stderr, "uvexec-bench: ");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
 
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -212,12 +193,6 @@ static void samples_free(samples_t *s) {
   s->n = s->cap = 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return x < y ? -1 : x > y;
-}
-
 /* pct answers the p-th percentile (0..100, nearest rank) of v[0..n); v is
  * sorted in place. */
 static double pct(double *v, size_t n, double p) {
@@ -232,31 +207,6 @@ static double pct(double *v, size_t n, double p) {
   if (rank > n)
     rank = n;
   return v[rank - 1];
-}
-
-/* median answers the median of v[0..n) without disturbing v. */
-static double median(const double *v, int n) {
-  double tmp[MAX_ROUNDS];
-  int i;
-
-  if (n <= 0)
-    return 0;
-  for (i = 0; i < n; i++)
-    tmp[i] = v[i];
-  qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
-  if (n % 2)
-    return tmp[n / 2];
-  return (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
-
-/* median_ratio answers the median over the rounds of a[r] / b[r]. */
-static double median_ratio(const double *a, const double *b, int n) {
-  double r[MAX_ROUNDS];
-  int i;
-
-  for (i = 0; i < n; i++)
-    r[i] = b[i] > 0 ? a[i] / b[i] : 0;
-  return median(r, n);
 }
 
 /* ---- targets ------------------------------------------------------------ */

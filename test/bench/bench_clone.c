@@ -55,6 +55,8 @@
 extern char **environ;
 
 #define MAX_ROUNDS 100
+#define BENCH_NAME "uvexec-bench-clone"
+#include "bench_util.h"
 #define MAX_LEVELS 8
 #define MIB ((size_t)1024 * 1024)
 
@@ -67,27 +69,6 @@ static struct {
 } opt = {5, 200, {0, 1024}, 2, 64};
 
 static const char *path_true = "/bin/true";
-
-static double now_s(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-
-  fflush(stdout);
-  fprintf(stderr, "uvexec-bench-clone: ");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
 
 /* ---- samples ------------------------------------------------------------- */
 
@@ -106,12 +87,6 @@ static void samples_add(samples_t *s, double x) {
   s->v[s->n++] = x;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return x < y ? -1 : x > y;
-}
-
 static double pct(double *v, size_t n, double p) {
   size_t rank;
 
@@ -124,25 +99,6 @@ static double pct(double *v, size_t n, double p) {
   if (rank > n)
     rank = n;
   return v[rank - 1];
-}
-
-static double median(const double *v, int n) {
-  double tmp[MAX_ROUNDS];
-  int i;
-
-  for (i = 0; i < n; i++)
-    tmp[i] = v[i];
-  qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
-  return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
-
-static double median_ratio(const double *a, const double *b, int n) {
-  double r[MAX_ROUNDS];
-  int i;
-
-  for (i = 0; i < n; i++)
-    r[i] = b[i] > 0 ? a[i] / b[i] : 0;
-  return median(r, n);
 }
 
 /* ---- targets ------------------------------------------------------------- */

@@ -44,6 +44,8 @@
 #include "uvexec.h"
 
 #define MAX_ROUNDS 50
+#define BENCH_NAME "uvexec-bench-group"
+#include "bench_util.h"
 #define SLICES 10 /* per round, each contender in turn going first */
 
 static struct {
@@ -55,27 +57,6 @@ static struct {
 static char *path_true;
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static double now_s(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-
-  fflush(stdout);
-  fprintf(stderr, "uvexec-bench-group: ");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
 
 static void check_uv(int err, const char *what) {
   if (err != 0)
@@ -107,31 +88,6 @@ static long rss_kib(void) {
     }
   fclose(f);
   return kib;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n) {
-  double tmp[MAX_ROUNDS];
-  int i;
-
-  for (i = 0; i < n; i++)
-    tmp[i] = v[i];
-  qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
-  return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
-
-static double median_ratio(const double *a, const double *b, int n) {
-  double r[MAX_ROUNDS];
-  int i;
-
-  for (i = 0; i < n; i++)
-    r[i] = b[i] > 0 ? a[i] / b[i] : 0;
-  return median(r, n);
 }
 
 static int npass, nmiss;

@@ -49,6 +49,8 @@
 extern char **environ;
 
 #define MAX_ROUNDS 50
+#define BENCH_NAME "uvexec-bench-pipeline"
+#include "bench_util.h"
 #define MIB ((size_t)1024 * 1024)
 
 enum { C_UVEXEC, C_SH, C_RAW, C_N };
@@ -74,27 +76,6 @@ static double cpu_ms[C_N][MAX_ROUNDS]; /* parent CPU ms per GiB */
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-
-  fflush(stdout);
-  fprintf(stderr, "uvexec-bench-pipeline: ");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double cpu_s(void) {
   struct rusage ru;
 
@@ -110,31 +91,6 @@ static char *find(const char *name) {
   if (err != 0)
     die("%s: %s", name, uvexec_strerror(err));
   return path;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n) {
-  double tmp[MAX_ROUNDS];
-  int i;
-
-  for (i = 0; i < n; i++)
-    tmp[i] = v[i];
-  qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
-  return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
-
-static double median_ratio(const double *a, const double *b, int n) {
-  double r[MAX_ROUNDS];
-  int i;
-
-  for (i = 0; i < n; i++)
-    r[i] = b[i] > 0 ? a[i] / b[i] : 0;
-  return median(r, n);
 }
 
 /* read_all reads fd to end of file into buf (NUL-terminated). */

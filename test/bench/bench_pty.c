@@ -43,6 +43,8 @@ extern char **environ;
 
 #define MIB ((size_t)1024 * 1024)
 #define MAX_ROUNDS 100
+#define BENCH_NAME "uvexec-bench-pty"
+#include "bench_util.h"
 #define RAW_CHUNK (64 * 1024)
 
 enum { RAW_PIPE, RAW_PTY, UVX_PIPE, UVX_PTY, NCONTENDERS };
@@ -56,25 +58,12 @@ static int rounds = 5;
 static char *head_path;
 static char size_arg[32];
 
-static double now_s(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int err) {
-  fflush(stdout);
-  fprintf(stderr, "uvexec-bench-pty: %s: %s\n", what, strerror(err));
-  exit(2);
-}
-
 static void reap(pid_t pid) {
   int status;
 
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR)
-      die("waitpid", errno);
+      die("waitpid: %s", strerror(errno));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fprintf(stderr, "uvexec-bench-pty: head failed\n");
     exit(2);
@@ -93,7 +82,7 @@ static pid_t spawn_head(int out) {
   err = posix_spawn(&pid, head_path, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   if (err != 0)
-    die("posix_spawn", err);
+    die("posix_spawn: %s", strerror(err));
   return pid;
 }
 
@@ -110,7 +99,7 @@ static size_t drain(int fd) {
     } else if (n == 0 || errno == EIO) {
       return total;
     } else if (errno != EINTR) {
-      die("read", errno);
+      die("read: %s", strerror(errno));
     }
   }
 }
@@ -121,7 +110,7 @@ static size_t raw_pipe(void) {
   pid_t pid;
 
   if (pipe2(p, O_CLOEXEC) != 0)
-    die("pipe2", errno);
+    die("pipe2: %s", strerror(errno));
   pid = spawn_head(p[1]);
   close(p[1]);
   got = drain(p[0]);
@@ -140,7 +129,7 @@ static size_t raw_pty(void) {
   master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 ||
       ptsname_r(master, path, sizeof path) != 0)
-    die("posix_openpt", errno);
+    die("posix_openpt: %s", strerror(errno));
   /* The same output processing uvexec's terminal has. */
   if (tcgetattr(master, &t) == 0) {
     t.c_oflag |= OPOST | ONLCR;
@@ -148,7 +137,7 @@ static size_t raw_pty(void) {
   }
   slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
-    die(path, errno);
+    die("%s: %s", path, strerror(errno));
   pid = spawn_head(slave);
   close(slave);
   got = drain(master);
@@ -172,7 +161,7 @@ static size_t with_uvexec(int pty) {
   int err;
 
   if (cmd == NULL)
-    die("uvexec_command", ENOMEM);
+    die("uvexec_command: %s", strerror(ENOMEM));
   uv_loop_init(&loop);
   uvexec_cmd_on_stdout(cmd, on_out);
   if (pty)
@@ -205,28 +194,6 @@ static size_t run(int which) {
     default:
       return with_uvexec(1);
   }
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n) {
-  double s[MAX_ROUNDS];
-
-  memcpy(s, v, (size_t)n * sizeof(*v));
-  qsort(s, (size_t)n, sizeof(*s), cmp_double);
-  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-static double median_ratio(const double *a, const double *b, int n) {
-  double r[MAX_ROUNDS];
-  int i;
-
-  for (i = 0; i < n; i++)
-    r[i] = a[i] / b[i];
-  return median(r, n);
 }
 
 int main(int argc, char **argv) {
