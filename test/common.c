@@ -6,6 +6,10 @@
 
 #include "common.h"
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- the helper program -------------------------------------------------- */
@@ -54,6 +59,33 @@ uvexec_cmd_t *helper_cmd(const char *sub, ...) {
   cmd = uvexec_command_argv(argv);
   ck_assert_msg(cmd != NULL, "uvexec_command_argv(helper %s) gave NULL", sub);
   return cmd;
+}
+
+/* ---- where the suite runs ------------------------------------------------ */
+
+int have_pidfd(void) {
+  static int usable = -1;
+
+  if (usable < 0) {
+    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+    usable = fd >= 0;
+    if (fd >= 0)
+      close(fd);
+  }
+  return usable;
+}
+
+int under_valgrind(void) {
+  const char *v = getenv("UVEXEC_TEST_VALGRIND");
+
+  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+int on_uv_engine(void) {
+  const char *e = getenv("UVEXEC_ENGINE");
+
+  return e != NULL && strcmp(e, "uv") == 0;
 }
 
 /* ---- proofs of absence --------------------------------------------------- */

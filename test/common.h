@@ -36,6 +36,20 @@ const char *helper_path(void);
  * returning NULL. */
 uvexec_cmd_t *helper_cmd(const char *sub, ...);
 
+/* ---- where the suite runs ------------------------------------------------ */
+
+/* have_pidfd tells whether this process can have pidfds, which the clone
+ * engine needs (valgrind 3.19 has no pidfd_open). Asked once. */
+int have_pidfd(void);
+
+/* under_valgrind tells whether the suite runs under valgrind
+ * (UVEXEC_TEST_VALGRIND, set by the build's valgrind switch). */
+int under_valgrind(void);
+
+/* on_uv_engine tells whether UVEXEC_ENGINE makes the uv engine the
+ * default, as in the suites' `.uv` runs. */
+int on_uv_engine(void);
+
 /* ---- proofs of absence --------------------------------------------------- */
 
 /* count_open_fds returns how many fds this process has open, from

@@ -671,7 +671,6 @@ END_TEST
  * cannot set a group: there the start says so. Under valgrind, which has
  * no pidfd_open, the clone engine the group needs answers UV_ENOSYS. */
 START_TEST(test_pgid_new_group_kill_signals_group) {
-  const char *engine = getenv("UVEXEC_ENGINE");
   probe_t p;
   pid_t pgid;
   int err;
@@ -682,12 +681,12 @@ START_TEST(test_pgid_new_group_kill_signals_group) {
   ck_assert_int_eq(uvexec_cmd_set_pgid(p.cmd, -1), UV_EINVAL);
   ck_assert_int_eq(uvexec_cmd_set_pgid(p.cmd, 0), 0);
   err = uvexec_start(p.cmd, test_loop, probe_done_cb);
-  if (engine != NULL && strcmp(engine, "uv") == 0) {
+  if (on_uv_engine()) {
     ck_assert_int_eq(err, UV_ENOTSUP);
     probe_free(&p);
     return;
   }
-  if (getenv("UVEXEC_TEST_VALGRIND") != NULL) {
+  if (under_valgrind()) {
     ck_assert_int_eq(err, UV_ENOSYS);
     probe_free(&p);
     return;

@@ -32,24 +32,6 @@
 #define SYS_pidfd_open 434
 #endif
 
-/* posix_usable tells whether this process can have pidfds, which the
- * posix_spawn engine needs. Asked once: valgrind warns on every try. */
-static int posix_usable(void) {
-  static int usable = -1;
-  if (usable < 0) {
-    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-    usable = fd >= 0;
-    if (fd >= 0)
-      close(fd);
-  }
-  return usable;
-}
-
-static int under_valgrind(void) {
-  const char *v = getenv("UVEXEC_TEST_VALGRIND");
-  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
-}
-
 static const char *engine_name(uvexec_engine_t e) {
   return e == UVEXEC_ENGINE_UV      ? "uv"
          : e == UVEXEC_ENGINE_CLONE ? "clone"
@@ -128,7 +110,7 @@ static int both(uvexec_cmd_t *for_uv, uvexec_cmd_t *for_posix, outcome_t *a,
                 outcome_t *b) {
   run_on(for_uv, UVEXEC_ENGINE_UV, a);
   run_on(for_posix, pidfd_engine(), b);
-  if (posix_usable())
+  if (have_pidfd())
     return 1;
   ck_assert_msg(b->rc == UV_ENOSYS || (a->rc != 0 && b->rc == a->rc),
                 "without pidfd the posix_spawn engine gave %s, not ENOSYS",
@@ -484,7 +466,7 @@ START_TEST(test_rusage_clone) {
   ck_assert_int_eq(uvexec_cmd_set_engine(p.cmd, UVEXEC_ENGINE_CLONE), 0);
   ck_assert_int_eq(uvexec_rusage(p.cmd, &ru), UV_EBUSY);
   rc = uvexec_start(p.cmd, test_loop, probe_done_cb);
-  if (!posix_usable()) {
+  if (!have_pidfd()) {
     ck_assert_int_eq(rc, UV_ENOSYS);
     ck_assert_int_eq(uvexec_rusage(p.cmd, &ru), UV_EBUSY);
     probe_free(&p);
@@ -541,7 +523,7 @@ START_TEST(test_rusage_before_exit) {
     ck_assert_int_eq(uvexec_cmd_set_engine(p.cmd, engines[i]), 0);
     rc = uvexec_start(p.cmd, test_loop, probe_done_cb);
     if (rc == UV_ENOSYS && engines[i] == UVEXEC_ENGINE_CLONE &&
-        !posix_usable()) {
+        !have_pidfd()) {
       probe_free(&p);
       continue;
     }
@@ -574,7 +556,7 @@ START_TEST(test_posix_spawn_is_clone) {
   ck_assert_int_eq(uvexec_cmd_set_umask(p.cmd, 022), 0);
   ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_CAPTURE), 0);
   rc = uvexec_start(p.cmd, test_loop, probe_done_cb);
-  if (!posix_usable()) {
+  if (!have_pidfd()) {
     ck_assert_int_eq(rc, UV_ENOSYS);
     probe_free(&p);
     return;

@@ -35,20 +35,6 @@
 #define SYS_pidfd_open 434
 #endif
 
-/* clone_usable tells whether this process can have pidfds, which the
- * clone engine needs. */
-static int clone_usable(void) {
-  static int usable = -1;
-
-  if (usable < 0) {
-    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-    usable = fd >= 0;
-    if (fd >= 0)
-      close(fd);
-  }
-  return usable;
-}
-
 /* env_engine is UVEXEC_ENGINE, or "auto". */
 static const char *env_engine(void) {
   const char *e = getenv("UVEXEC_ENGINE");
@@ -133,7 +119,7 @@ static int started(const run_t *r, uvexec_engine_t engine) {
     ck_assert_msg(strstr(r->error, "cannot") != NULL, "message: %s", r->error);
     return 0;
   }
-  if (!clone_usable()) {
+  if (!have_pidfd()) {
     ck_assert_msg(r->rc == UV_ENOSYS, "no pidfd, yet the clone engine gave %s",
                   uvexec_err_name(r->rc));
     return 0;
@@ -295,7 +281,7 @@ START_TEST(test_uid_gid_groups) {
   ck_assert_int_eq(uvexec_cmd_set_gid(cmd, gid), 0);
   ck_assert_int_eq(uvexec_cmd_set_groups(cmd, groups, 2), 0);
   run_cmd(cmd, UVEXEC_ENGINE_CLONE, &r);
-  if (!clone_usable()) {
+  if (!have_pidfd()) {
     ck_assert_int_eq(r.rc, UV_ENOSYS);
     return;
   }
@@ -333,7 +319,7 @@ START_TEST(test_uid_by_default) {
   ck_assert_int_eq(uvexec_cmd_set_uid(cmd, getuid()), 0);
   ck_assert_int_eq(uvexec_cmd_set_gid(cmd, getgid()), 0);
   run_cmd(cmd, UVEXEC_ENGINE_AUTO, &r);
-  if (!clone_usable() && auto_needs_pidfd()) {
+  if (!have_pidfd() && auto_needs_pidfd()) {
     ck_assert_int_eq(r.rc, UV_ENOSYS);
     return;
   }
@@ -341,7 +327,7 @@ START_TEST(test_uid_by_default) {
                 r.error);
   snprintf(want, sizeof want, "%ld %ld", (long)getuid(), (long)getgid());
   expect_line(&r, "creds", want);
-  if (strcmp(env_engine(), "uv") == 0 || !clone_usable())
+  if (strcmp(env_engine(), "uv") == 0 || !have_pidfd())
     ck_assert_int_eq(r.rusage_rc, UV_ENOTSUP); /* the uv engine */
   else
     ck_assert_int_eq(r.rusage_rc, 0); /* the clone engine, not fork */
@@ -357,7 +343,7 @@ START_TEST(test_pgid_join_and_refuse) {
   run_t r;
   uvexec_cmd_t *cmd;
 
-  if (!clone_usable()) {
+  if (!have_pidfd()) {
     run_cmd(helper_cmd("setup", NULL), UVEXEC_ENGINE_CLONE, &r);
     ck_assert_int_eq(r.rc, UV_ENOSYS);
     return;
@@ -422,7 +408,7 @@ static void expect_failure(uvexec_cmd_t *cmd, int rc, const char *message) {
   run_cmd(cmd, UVEXEC_ENGINE_CLONE, &r);
   /* Only the kernel's verdict needs the engine: a missing program or
    * directory and a file without execute permission are found first. */
-  if (!clone_usable() && rc == UVEXEC_ENOEXEC) {
+  if (!have_pidfd() && rc == UVEXEC_ENOEXEC) {
     ck_assert_int_eq(r.rc, UV_ENOSYS);
     return;
   }
@@ -511,7 +497,7 @@ static void check_permutation(uvexec_engine_t engine) {
   close(p[1]);
   close(q[1]);
 
-  if (rc == UV_ENOSYS && !clone_usable() && engine != UVEXEC_ENGINE_UV) {
+  if (rc == UV_ENOSYS && !have_pidfd() && engine != UVEXEC_ENGINE_UV) {
     probe_free(&pr);
     close(p[0]);
     close(q[0]);
@@ -551,7 +537,7 @@ static void fds_seen(uvexec_engine_t engine, int close_fds, int extra,
     ck_assert_int_eq(uvexec_cmd_add_fd(cmd, extra), 0);
   run_cmd(cmd, engine, &r);
   buf[0] = '\0';
-  if (r.rc == UV_ENOSYS && !clone_usable() && engine != UVEXEC_ENGINE_UV &&
+  if (r.rc == UV_ENOSYS && !have_pidfd() && engine != UVEXEC_ENGINE_UV &&
       (engine != UVEXEC_ENGINE_AUTO || auto_needs_pidfd()))
     return;
   ck_assert_msg(r.rc == 0 && r.status == 0, "%s", r.error);
@@ -609,7 +595,7 @@ START_TEST(test_close_fds) {
   fds_seen(UVEXEC_ENGINE_AUTO, 1, -1, out, sizeof out);
   if (out[0] == '\0')
     ; /* no pidfd here, and this run's default needs one: UV_ENOSYS */
-  else if (strcmp(env_engine(), "uv") == 0 || !clone_usable())
+  else if (strcmp(env_engine(), "uv") == 0 || !have_pidfd())
     ck_assert_msg(has_fd(out, p[1]), "default engine: the child has \"%s\"",
                   out);
   else
@@ -648,13 +634,13 @@ START_TEST(test_pdeathsig_thread_exits) {
   ck_assert_int_eq(uvexec_cmd_set_pdeathsig(dying.cmd, SIGTERM), 0);
   ck_assert_int_eq(uvexec_cmd_stdout(other.cmd, UVEXEC_CAPTURE), 0);
   probe_watch_stdout(&other);
-  if (!auto_refuses() && clone_usable())
+  if (!auto_refuses() && have_pidfd())
     ck_assert_int_eq(uvexec_cmd_set_engine(other.cmd, UVEXEC_ENGINE_CLONE), 0);
   s.dying = &dying;
   s.other = &other;
   ck_assert_int_eq(pthread_create(&thread, NULL, starter_main, &s), 0);
   ck_assert_int_eq(pthread_join(thread, NULL), 0);
-  if (!clone_usable() && auto_needs_pidfd()) {
+  if (!have_pidfd() && auto_needs_pidfd()) {
     /* No pidfd, and this run's default engine needs one. */
     ck_assert_int_eq(s.rc_other, UV_ENOSYS);
     ck_assert_int_eq(s.rc_dying, auto_refuses() ? UV_ENOTSUP : UV_ENOSYS);
@@ -663,7 +649,7 @@ START_TEST(test_pdeathsig_thread_exits) {
     return;
   }
   ck_assert_int_eq(s.rc_other, 0);
-  if (auto_refuses() || !clone_usable()) {
+  if (auto_refuses() || !have_pidfd()) {
     ck_assert_int_eq(s.rc_dying, auto_refuses() ? UV_ENOTSUP : UV_ENOSYS);
     probe_free(&dying);
   } else {
@@ -756,7 +742,7 @@ START_TEST(test_cgroup_refused) {
 
   ck_assert_int_eq(uvexec_cmd_set_cgroup(cmd, "/tmp"), 0);
   run_cmd(cmd, UVEXEC_ENGINE_CLONE, &r);
-  if (clone_usable()) {
+  if (have_pidfd()) {
     ck_assert_int_eq(r.rc, UV_ENOTSUP);
     ck_assert_str_eq(r.error, "cgroup /tmp: not a cgroup v2 directory");
   } else {
@@ -766,7 +752,7 @@ START_TEST(test_cgroup_refused) {
   cmd = helper_cmd("exit", "0", NULL);
   ck_assert_int_eq(uvexec_cmd_set_cgroup(cmd, "/nonexistent-uvexec-cg"), 0);
   run_cmd(cmd, UVEXEC_ENGINE_CLONE, &r);
-  if (clone_usable()) {
+  if (have_pidfd()) {
     ck_assert_int_eq(r.rc, UV_ENOENT);
     ck_assert_str_eq(
         r.error, "cgroup /nonexistent-uvexec-cg: no such file or directory");
@@ -804,7 +790,7 @@ START_TEST(test_setters_validate) {
    * no groups at all a valid set. */
   ck_assert_int_eq(uvexec_cmd_set_pdeathsig(cmd, 0), 0);
   ck_assert_int_eq(uvexec_cmd_set_cgroup(cmd, ""), 0);
-  ck_assert_int_eq(uvexec_run(cmd), clone_usable() ? 0 : UV_ENOSYS);
+  ck_assert_int_eq(uvexec_run(cmd), have_pidfd() ? 0 : UV_ENOSYS);
   ck_assert_int_eq(uvexec_cmd_set_pdeathsig(cmd, SIGTERM), UV_EBUSY);
   ck_assert_int_eq(uvexec_cmd_set_rlimit(cmd, RLIMIT_NOFILE, 1, 1), UV_EBUSY);
   ck_assert_int_eq(uvexec_cmd_set_umask(cmd, 0), UV_EBUSY);
@@ -829,7 +815,7 @@ int main(void) {
   ADD_TEST(s, test_fd_permutation);
   ADD_TEST(s, test_close_fds);
   ADD_TEST(s, test_pdeathsig_thread_exits);
-  if (cgroup_usable() && clone_usable()) {
+  if (cgroup_usable() && have_pidfd()) {
     ADD_TEST(s, test_cgroup_enter);
   } else {
     fprintf(stderr, "engine_clone: no writable cgroup v2 hierarchy whose root "

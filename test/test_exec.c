@@ -600,9 +600,9 @@ START_TEST(test_exec_enoexec_restores) {
 }
 END_TEST
 
-/* under_valgrind tells whether valgrind runs this process: it cannot go
+/* valgrind_in_maps tells whether valgrind runs this process: it cannot go
  * on after an execve it let through fails, so that case is left out. */
-static int under_valgrind(void) {
+static int valgrind_in_maps(void) {
   char line[4096];
   FILE *maps = fopen("/proc/self/maps", "re");
   int found = 0;
@@ -619,7 +619,7 @@ START_TEST(test_exec_e2big_restores) {
   char *there;
   failing_t f = {0};
 
-  if (under_valgrind())
+  if (valgrind_in_maps())
     return;
   there = make_temp_dir();
 

@@ -30,10 +30,6 @@
 #include "common.h"
 #include "internal.h"
 
-static int under_valgrind(void) {
-  return getenv("UVEXEC_TEST_VALGRIND") != NULL;
-}
-
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

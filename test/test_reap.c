@@ -29,21 +29,6 @@
 #define SYS_pidfd_open 434
 #endif
 
-static int have_pidfd(void) {
-  int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-
-  if (fd < 0)
-    return 0;
-  close(fd);
-  return 1;
-}
-
-static int on_uv_engine(void) {
-  const char *e = getenv("UVEXEC_ENGINE");
-
-  return e != NULL && strcmp(e, "uv") == 0;
-}
-
 /* ---- the test reaps the child itself ------------------------------------ */
 
 /* The test takes the child's exit before uvexec can: uvexec_kill must
@@ -264,7 +249,7 @@ int main(void) {
   }
   /* valgrind keeps fds of its own and answers setrlimit(RLIMIT_NOFILE)
    * for the program itself: a tight limit is not what it seems there. */
-  if (getenv("UVEXEC_TEST_VALGRIND") == NULL)
+  if (!under_valgrind())
     ADD_TEST(s, test_emfile_then_recover);
   else
     fprintf(stderr, "reap: under valgrind, the fd-limit case is not run\n");
