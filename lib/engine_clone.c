@@ -508,16 +508,6 @@ static int child_error(uvexec_cmd_t *cmd, const child_t *c) {
   return err;
 }
 
-/* reap_now waits for a child that has exited or is about to. A foreign
- * reaper may have been quicker: nothing is left to wait for then. */
-static void reap_now(int pidfd) {
-  siginfo_t info;
-
-  while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, NULL) < 0 &&
-         errno == EINTR)
-    ;
-}
-
 /* child_stack gives this thread's stack for its children: the child has
  * exec'd or exited by the time clone returns (CLONE_VFORK), so one stack
  * serves every start of a thread, mapped at its first start and unmapped
@@ -719,7 +709,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   }
   if (c.step != STEP_NONE) {
     /* The child reported its failure and exited without exec. */
-    reap_now(pidfd);
+    uvexec__pidfd_wait_exit(pidfd);
     close(pidfd);
     err = child_error(cmd, &c);
     goto out;
@@ -729,7 +719,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   err = uvexec__reap_watch(cmd, pidfd);
   if (err != 0) {
     (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-    reap_now(pidfd);
+    uvexec__pidfd_wait_exit(pidfd);
     if (cmd->pidfd >= 0)
       uvexec__reap_release(cmd); /* closes pidfd */
     else

@@ -330,14 +330,15 @@ int uvexec__signal_child(uvexec_cmd_t *cmd, int signum);
 
 /* reap.c: the child's exit and signals, through its pidfd. */
 int uvexec__pidfd_open(pid_t pid);
-/* Watches cmd->pid, just started: opens its pidfd and reports its end.
- * On failure the child was killed and reaped (not for the uv engine,
- * which then carries on without a pidfd). */
+/* Watches cmd->pid, just started by the uv engine (libuv reaps it too):
+ * opens its pidfd, or carries on without one where none can be had. */
 int uvexec__reap_adopt(uvexec_cmd_t *cmd);
 /* Watches an already open pidfd (taken over), or with -1 reports on the
  * next turn that the child was reaped elsewhere. */
 int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd);
 void uvexec__reap_release(uvexec_cmd_t *cmd);
+/* Blocks until the process of pidfd has exited, and reaps it. */
+void uvexec__pidfd_wait_exit(int pidfd);
 /* Kills the child and reaps it before returning: for uvexec_cmd_free. */
 void uvexec__reap_now(uvexec_cmd_t *cmd);
 int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum);

@@ -63,13 +63,13 @@ static int waitid_pidfd(int pidfd, siginfo_t *info, int options,
   return rc < 0 ? -errno : 0;
 }
 
-/* wait_exit blocks until the pidfd's process has exited and reaps it.
+/* uvexec__pidfd_wait_exit blocks until the pidfd's process has exited and reaps it.
  * The pidfd may be non-blocking (uv_poll_init makes it so), and waitid()
  * then answers EAGAIN instead of waiting; the pidfd also turns readable a
  * moment before the process can be reaped (while its other threads still
  * exit), so poll and try until the reap succeeds or there is nothing to
  * reap. */
-static void wait_exit(int pidfd) {
+void uvexec__pidfd_wait_exit(int pidfd) {
   struct pollfd pfd;
   siginfo_t info;
   int err;
@@ -191,36 +191,15 @@ int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd) {
   return uv_poll_start(&cmd->pidfd_poll, UV_READABLE, on_pidfd);
 }
 
-/* undo ends a child that cannot be watched, so that it is not left
- * running unseen, and reaps it; the start then fails. */
-static void undo(uvexec_cmd_t *cmd, int pidfd) {
-  if (pidfd >= 0) {
-    (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-    wait_exit(pidfd);
-    close(pidfd);
-  } else {
-    /* No pidfd could be had at all: the one place a bare pid is
-     * signalled, a moment after our own spawn returned it. */
-    kill(cmd->pid, SIGKILL);
-    while (waitpid(cmd->pid, NULL, 0) < 0 && errno == EINTR)
-      ;
-  }
-  cmd->pid = 0;
-}
-
 int uvexec__reap_adopt(uvexec_cmd_t *cmd) {
   siginfo_t info;
-  int pidfd, err;
+  int pidfd;
 
   pidfd = uvexec__pidfd_open(cmd->pid);
   if (pidfd == UV_ESRCH)
     return uvexec__reap_watch(cmd, -1); /* already reaped elsewhere */
-  if (pidfd < 0) {
-    if (cmd->engine_reaps_uv)
-      return 0; /* libuv still reaps it; signals go by pid */
-    undo(cmd, -1);
-    return pidfd;
-  }
+  if (pidfd < 0)
+    return 0; /* libuv still reaps it; signals go by pid */
   /* Reaped elsewhere and the pid given to a new process before the open:
    * that process is no child of ours. */
   memset(&info, 0, sizeof(info));
@@ -229,19 +208,14 @@ int uvexec__reap_adopt(uvexec_cmd_t *cmd) {
     close(pidfd);
     return uvexec__reap_watch(cmd, -1);
   }
-  err = uvexec__reap_watch(cmd, pidfd);
-  if (err == 0)
-    return 0;
-  if (cmd->pidfd_polling) {
-    stop_watch(cmd);
+  if (uvexec__reap_watch(cmd, pidfd) != 0) {
+    /* No watch: libuv still reaps it, and signals go by pid. */
+    if (cmd->pidfd_polling)
+      stop_watch(cmd);
     cmd->pidfd = -1;
-  }
-  if (cmd->engine_reaps_uv) {
     close(pidfd);
-    return 0;
   }
-  undo(cmd, pidfd);
-  return err;
+  return 0;
 }
 
 void uvexec__reap_release(uvexec_cmd_t *cmd) {
@@ -257,7 +231,7 @@ void uvexec__reap_now(uvexec_cmd_t *cmd) {
     cmd->lost_timer_open = 0;
   } else if (cmd->pidfd >= 0) {
     (void)uvexec__reap_signal(cmd, SIGKILL);
-    wait_exit(cmd->pidfd);
+    uvexec__pidfd_wait_exit(cmd->pidfd);
   } else if (cmd->pid > 0) {
     /* No pidfd (a kernel without them, uv engine): libuv has not seen the
      * exit, so the pid is still our unreaped child. */
