@@ -67,6 +67,8 @@ typedef struct {
   int piece_ended;        /* the last bytes fed ended a full-bound piece */
   int capture_full;       /* the output limit was reached */
   int busy;               /* a fast producer: read straight into buf */
+  uint64_t ticket;        /* busy: when it last had its turn (read.c) */
+  uint64_t turn;          /* the loop turn it was last reported in */
   uvexec__loop_share_t *share; /* what the loop's streams share (read.c) */
   int fd;                 /* parent's end of the pipe, -1 when closed */
   uv_poll_t poll;

@@ -2,24 +2,32 @@
 /* Reading the child's stdout and stderr: fair, bounded, proportional.
  *
  * Bounded: a loop turn spends a bounded time reading, however many
- * streams are readable. The streams of one loop share a budget per turn
- * (TURN_BUDGET bytes), each readable stream taking at most its share
- * (the budget over the number of streams the loop reads, never less than
- * MIN_SHARE) before it yields the loop to its timers and other handles.
- * epoll is level-triggered for uv_poll_t, so a stream that still holds
- * bytes is reported again on the next turn: fair, since every readable
- * stream is served on every turn and none can starve another.
+ * streams are readable. The streams of one loop share a budget of bytes
+ * per turn; when it is spent, the streams still readable wait for the
+ * next turn, and the loop goes on to its timers and other handles. The
+ * budget adapts to how long reading it takes (see TURN_TIME_NS).
+ *
+ * Fair: a quiet stream (one whose last read did not fill it) is read
+ * whenever it is readable: what it has fits one read. A busy stream (a
+ * fast producer, whose pipe stays full) reads a large piece when it has
+ * its turn, and busy streams take their turns least recently served
+ * first: each turn lets in the budget's worth of them (QUANTUM bytes
+ * each) that waited longest among those readable in the turn before, and
+ * one that read goes to the back. No stream can starve another, and
+ * large reads keep the cost of a byte low however many streams there are
+ * (reading 50 streams a few KiB each per turn ran at a quarter of one
+ * stream's speed). epoll is level-triggered for uv_poll_t, so a stream
+ * left waiting is simply reported again.
  *
  * Proportional: memory follows the output. A stream is first read into a
  * scratch buffer the loop's streams share, and only what arrived is kept;
- * a stream that fills its reads is busy, and from then on it is read
- * straight into its capture buffer, which grows geometrically, with its
- * pipe grown so the child blocks less often. At end of file the capture
- * buffer gives back its slack. A finished small capture costs what it
- * holds.
+ * a busy stream is read straight into its capture buffer, which grows
+ * geometrically, with its pipe grown so the child blocks less often. At
+ * end of file the capture buffer gives back its slack. A finished small
+ * capture costs what it holds.
  *
  * The pages a read fills are faulted in just before it, and never more
- * than that read's share: read() into untouched pages takes its page
+ * than that read's grant: read() into untouched pages takes its page
  * faults under the pipe's lock, where the writer then spins instead of
  * filling the pipe, but faulting megabytes at once would stall the loop
  * in one go instead. */
@@ -33,35 +41,49 @@
 
 #include "internal.h"
 
-/* A turn reads at most TURN_BUDGET bytes, and less when reading that much
- * took longer than TURN_TIME: captured bytes cost a page fault each 4 KiB,
- * which on some machines (a VM whose host backs memory lazily) is dearer
- * than the copy, so the budget adapts, halving after a long turn and
- * growing back after a short one. Measured on a 2-core VM (make bench,
- * "timer" and "capture"). */
+/* A turn reads at most TURN_BUDGET bytes, and less when reading (and
+ * delivering) that much took longer than TURN_TIME: captured bytes cost a
+ * page fault each 4 KiB, which on some machines (a VM whose host backs
+ * memory lazily) is dearer than the copy, so the budget adapts, halving
+ * after a long turn and growing back after a short one. A busy stream's
+ * turn is at least QUANTUM bytes: below that, the system calls per byte
+ * cost more than the bytes. Measured on a 2-core VM (make bench, "timer"
+ * and "capture"). */
 #define TURN_BUDGET (2u * 1024 * 1024)
-#define TURN_BUDGET_MIN (256u * 1024)
-#define TURN_TIME_NS (500u * 1000)
-#define MIN_SHARE (16u * 1024)
+#define QUANTUM (256u * 1024)
+#define TURN_TIME_NS (1000u * 1000)
 #define SCRATCH_SIZE (64u * 1024)
+#define QUIET_MIN (4u * 1024)
 #define BUSY_PIPE_SIZE (1024 * 1024)
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
 
-/* What the streams of one loop share: their count, for the share of the
- * budget, and the scratch buffer. A loop is driven by one thread, so the
- * list is the thread's own: no lock, and an entry lives exactly as long as
- * its loop has streams being read. */
+/* What the streams of one loop share: their count, the turn's budget,
+ * the busy streams' queue and the scratch buffer. A loop is driven by one
+ * thread, so the list is the thread's own: no lock, and an entry lives
+ * exactly as long as its loop has streams being read.
+ *
+ * The queue is implicit: a busy stream's ticket tells when it last had
+ * its turn. The tickets of the busy streams reported in a turn are kept
+ * (waiting), and the next turn lets in those holding the smallest. */
 struct uvexec__loop_share_s {
   struct uvexec__loop_share_s *next;
   uv_loop_t *loop;
   unsigned readers;
-  size_t budget;       /* this turn's, adapted to how long turns take */
-  uint64_t turn_ms;    /* uv_now() of the turn being read, to tell turns */
-  uint64_t turn_start; /* uv_hrtime() of its first read */
-  uint64_t turn_end;   /* ... and of its last */
+  size_t budget;       /* bytes a turn may read, adapted */
+  size_t left;         /* ... of this turn's */
+  uint64_t turn;       /* this turn's number */
+  uint64_t turn_ms;    /* uv_now() of this turn, to tell turns apart */
+  uint64_t turn_start; /* uv_hrtime() when this turn's reading began */
+  uint64_t turn_end;   /* ... and when its last read was delivered */
+  uint64_t tickets;    /* tickets handed out */
+  uint64_t let_in;     /* this turn, busy streams with tickets up to this */
+  size_t grant;        /* ... read this much each */
+  uint64_t *waiting;   /* tickets of the busy streams reported this turn */
+  unsigned nwaiting;
+  unsigned waiting_cap;
   char scratch[SCRATCH_SIZE];
 };
 
@@ -73,19 +95,34 @@ static int attach(uvexec__reader_t *r, uv_loop_t *loop) {
   for (s = shares; s != NULL && s->loop != loop; s = s->next)
     ;
   if (s == NULL) {
-    s = malloc(sizeof(*s));
+    s = calloc(1, sizeof(*s));
     if (s == NULL)
       return UV_ENOMEM;
     s->loop = loop;
-    s->readers = 0;
-    s->budget = TURN_BUDGET;
-    s->turn_ms = 0;
-    s->turn_start = s->turn_end = 0;
+    s->budget = s->left = s->grant = TURN_BUDGET;
+    s->let_in = UINT64_MAX;
     s->next = shares;
     shares = s;
   }
+  /* Room for every stream's ticket, so a turn never has to allocate. */
+  if (s->readers + 1 > s->waiting_cap) {
+    unsigned cap = s->waiting_cap > 0 ? s->waiting_cap * 2 : 16;
+    uint64_t *w = realloc(s->waiting, cap * sizeof(*w));
+
+    if (w == NULL) {
+      if (s->readers == 0) {
+        shares = s->next;
+        free(s);
+      }
+      return UV_ENOMEM;
+    }
+    s->waiting = w;
+    s->waiting_cap = cap;
+  }
   s->readers++;
   r->share = s;
+  r->turn = 0;
+  r->ticket = 0;
   return 0;
 }
 
@@ -103,7 +140,70 @@ static void detach(uvexec__reader_t *r) {
       break;
     }
   }
+  free(s->waiting);
   free(s);
+}
+
+/* kth_smallest returns the k-th smallest (from 0) of the n distinct
+ * values in v, reordering them: quickselect, O(n) on average. */
+static uint64_t kth_smallest(uint64_t *v, unsigned n, unsigned k) {
+  unsigned lo = 0, hi = n - 1;
+
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2, i, at = lo;
+    uint64_t pivot = v[mid], t;
+
+    v[mid] = v[hi];
+    v[hi] = pivot;
+    for (i = lo; i < hi; i++) {
+      if (v[i] < pivot) {
+        t = v[i];
+        v[i] = v[at];
+        v[at] = t;
+        at++;
+      }
+    }
+    v[hi] = v[at];
+    v[at] = pivot;
+    if (k == at)
+      return pivot;
+    if (k < at)
+      hi = at - 1;
+    else
+      lo = at + 1;
+  }
+  return v[k];
+}
+
+/* new_turn starts a turn: the budget adapts to how long the last one took
+ * to read, and the busy streams let in are the budget's worth (a QUANTUM
+ * each) that waited longest among those reported last turn; when those
+ * are fewer, all are let in and share the budget. */
+static void new_turn(uvexec__loop_share_t *s, uint64_t now_ms) {
+  uint64_t took = s->turn_end - s->turn_start;
+  unsigned places;
+
+  if (took > TURN_TIME_NS)
+    s->budget /= 2;
+  else if (took < TURN_TIME_NS / 2)
+    s->budget += s->budget / 4;
+  if (s->budget < QUANTUM)
+    s->budget = QUANTUM;
+  if (s->budget > TURN_BUDGET)
+    s->budget = TURN_BUDGET;
+  s->left = s->budget;
+  places = (unsigned)(s->budget / QUANTUM);
+  if (s->nwaiting > places) {
+    s->let_in = kth_smallest(s->waiting, s->nwaiting, places - 1);
+    s->grant = s->budget / places;
+  } else {
+    s->let_in = UINT64_MAX;
+    s->grant = s->budget / (s->nwaiting > 0 ? s->nwaiting : 1);
+  }
+  s->nwaiting = 0;
+  s->turn++;
+  s->turn_ms = now_ms;
+  s->turn_start = s->turn_end = uv_hrtime();
 }
 
 int uvexec__readers_open(const uvexec_cmd_t *cmd) {
@@ -195,10 +295,32 @@ static void prefault(char *from, size_t len) {
 
 /* become_busy marks a stream that filled a whole read: a fast producer,
  * read straight into its capture buffer from now on, through a larger
- * pipe (failing to grow it is harmless). */
+ * pipe (failing to grow it is harmless), and in the busy streams' queue,
+ * at its back. */
 static void become_busy(uvexec__reader_t *r) {
   r->busy = 1;
+  r->ticket = ++r->share->tickets;
   (void)fcntl(r->fd, F_SETPIPE_SZ, BUSY_PIPE_SIZE);
+}
+
+/* may_read tells how many bytes r may read this turn: a quiet stream one
+ * read's worth, a busy one the turn's grant if it is let in and the
+ * budget is not spent, else none. A busy stream that reads goes to the
+ * back of the queue. */
+static size_t may_read(uvexec__loop_share_t *s, uvexec__reader_t *r) {
+  size_t allowed = 0;
+
+  if (!r->busy)
+    return s->left > SCRATCH_SIZE ? SCRATCH_SIZE
+           : s->left > QUIET_MIN  ? s->left
+                                  : QUIET_MIN;
+  if (r->ticket <= s->let_in && s->left > 0) {
+    allowed = s->grant;
+    r->ticket = ++s->tickets;
+  }
+  if (s->nwaiting < s->waiting_cap)
+    s->waiting[s->nwaiting++] = r->ticket;
+  return allowed;
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
@@ -206,29 +328,20 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   uvexec__reader_t *r = handle == &cmd->out[0].poll ? &cmd->out[0]
                                                       : &cmd->out[1];
   uvexec__loop_share_t *s = r->share;
-  size_t share, spent = 0;
+  size_t allowed, spent = 0;
 
   (void)status;
   (void)events;
-  /* libuv updates its clock once a turn, after the poll: a new value is a
-   * new turn, and the one before it shows how long its reading took. */
-  if (uv_now(cmd->loop) != s->turn_ms) {
-    uint64_t took = s->turn_end - s->turn_start;
-
-    if (took > TURN_TIME_NS && s->budget > TURN_BUDGET_MIN)
-      s->budget /= 2;
-    else if (took < TURN_TIME_NS / 2 && s->budget < TURN_BUDGET)
-      s->budget += s->budget / 4;
-    s->turn_ms = uv_now(cmd->loop);
-    s->turn_start = uv_hrtime();
-  }
-  share = s->budget / s->readers;
-  if (share < MIN_SHARE)
-    share = MIN_SHARE;
+  /* A turn reports each readable stream once, and libuv updates its clock
+   * once a turn: a stream reported again, or a new clock, is a new turn. */
+  if (r->turn == s->turn || uv_now(cmd->loop) != s->turn_ms)
+    new_turn(s, uv_now(cmd->loop));
+  r->turn = s->turn;
+  allowed = may_read(s, r);
   /* An error on the watcher is followed by read()'s own answer below. */
-  while (spent < share) {
+  while (spent < allowed) {
     int direct = r->capture && r->busy && !r->capture_full;
-    size_t want = share - spent, keep;
+    size_t want = allowed - spent, keep;
     char *into;
     ssize_t n;
 
@@ -239,11 +352,11 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         reader_eof(cmd, r);
         return;
       }
-      if (want > share - spent)
-        want = share - spent;
+      if (want > allowed - spent)
+        want = allowed - spent;
       prefault(into, want);
     } else {
-      into = r->share->scratch;
+      into = s->scratch;
       if (want > SCRATCH_SIZE)
         want = SCRATCH_SIZE;
     }
@@ -262,6 +375,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       return;
     }
     spent += (size_t)n;
+    s->left = s->left > (size_t)n ? s->left - (size_t)n : 0;
     if (!r->busy && (size_t)n == want)
       become_busy(r);
 
@@ -277,11 +391,11 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         return;
       }
     }
-    /* The turn's reading so far, the callbacks' time left out: they may
-     * free cmd, and with it the last hold on s. */
-    s->turn_end = uv_hrtime();
+    /* The callbacks may free cmd, and with it the last hold on s: the
+     * turn's time is taken after them only when they did not. */
     if (keep > 0 && deliver(cmd, r, into, keep))
       return;
+    s->turn_end = uv_hrtime();
     if ((size_t)n < want)
       return; /* the pipe is empty for now: no read just to hear EAGAIN */
   }

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -145,6 +146,99 @@ START_TEST(test_endless_stream_starves_nobody) {
 }
 END_TEST
 
+/* Many busy streams on one loop, more than a turn's budget lets in: they
+ * take turns, least recently served first, so a stream with bytes waiting
+ * is read within as many turns as there are streams, not only the streams
+ * the kernel happens to report first. Whether a child gets the CPU to
+ * refill its pipe is the scheduler's business: what is measured is how
+ * many loop turns in a row a stream had bytes waiting and was not read. */
+enum { TAKERS = 24, TAKER_ROUNDS = 30 };
+
+typedef struct {
+  uvexec_cmd_t *cmd;
+  long turns;   /* turns in which this stream was read */
+  long waited;  /* turns in a row it had bytes and was not read */
+  long longest; /* the longest such run */
+  int read_now; /* read in the turn being run */
+  long *total;  /* turns of all the streams */
+} taker_t;
+
+/* Before each poll: a stream with bytes in its pipe will be reported in
+ * this turn; count the turn it waits, unless it was read in the last. */
+static void on_turn_check(uv_prepare_t *p) {
+  taker_t *takers = p->data;
+  int i;
+
+  for (i = 0; i < TAKERS; i++) {
+    taker_t *t = &takers[i];
+    int queued = 0;
+
+    if (t->read_now) {
+      t->read_now = 0;
+      t->waited = 0;
+    }
+    if (ioctl(t->cmd->out[0].fd, FIONREAD, &queued) == 0 && queued > 0) {
+      t->waited++;
+      if (t->waited > t->longest)
+        t->longest = t->waited;
+    }
+  }
+}
+
+static void on_taker(uvexec_cmd_t *cmd, const char *data, size_t len) {
+  taker_t *t = uvexec_cmd_data(cmd);
+
+  (void)data;
+  if (len > 0 && !t->read_now) {
+    t->read_now = 1;
+    t->turns++;
+    (*t->total)++;
+  }
+}
+
+START_TEST(test_busy_streams_take_turns) {
+  taker_t takers[TAKERS];
+  uv_prepare_t turn;
+  long total = 0, longest = 0;
+  int i, reached = 0;
+
+  for (i = 0; i < TAKERS; i++) {
+    takers[i] = (taker_t){.total = &total};
+    takers[i].cmd = helper_cmd("flood", "1000000000000", "0", NULL);
+    uvexec_cmd_set_data(takers[i].cmd, &takers[i]);
+    ck_assert_int_eq(uvexec_cmd_on_stdout(takers[i].cmd, on_taker), 0);
+    ck_assert_int_eq(uvexec_start(takers[i].cmd, test_loop, on_race_done), 0);
+  }
+  /* The children start one after the other: count from when each stream
+   * has been read (and so is busy), then for TAKER_ROUNDS turns each on
+   * average. */
+  while (!reached) {
+    ck_assert_int_ne(uv_run(test_loop, UV_RUN_ONCE), 0);
+    for (i = 0, reached = 1; i < TAKERS; i++)
+      reached = reached && takers[i].turns > 0;
+  }
+  ck_assert_int_eq(uv_prepare_init(test_loop, &turn), 0);
+  turn.data = takers;
+  ck_assert_int_eq(uv_prepare_start(&turn, on_turn_check), 0);
+  for (i = 0, total = 0; i < TAKERS; i++)
+    takers[i].turns = takers[i].waited = takers[i].longest = 0;
+  for (reached = 0; !reached;) {
+    ck_assert_int_ne(uv_run(test_loop, UV_RUN_ONCE), 0);
+    reached = total >= (long)TAKERS * TAKER_ROUNDS;
+  }
+  for (i = 0; i < TAKERS; i++)
+    if (takers[i].longest > longest)
+      longest = takers[i].longest;
+  ck_assert_msg(longest <= TAKERS,
+                "a stream had bytes waiting for %ld turns in a row", longest);
+
+  uv_close((uv_handle_t *)&turn, on_timer_closed);
+  for (i = 0; i < TAKERS; i++)
+    uvexec_cmd_free(takers[i].cmd);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+}
+END_TEST
+
 /* ---- memory that follows the output ---------------------------------------- */
 
 /* captured_buffer runs cmd with stdout captured and returns its stream. */
@@ -235,6 +329,7 @@ int main(void) {
   Suite *s = suite_create("read");
 
   ADD_TEST(s, test_endless_stream_starves_nobody);
+  ADD_TEST(s, test_busy_streams_take_turns);
   ADD_TEST(s, test_small_capture_is_small);
   ADD_TEST(s, test_large_capture_gives_back_slack);
   ADD_TEST(s, test_limit_exact_on_busy_stream);
