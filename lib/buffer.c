@@ -10,7 +10,9 @@
  * a grown capture could be copied whole at every doubling: glibc raises
  * its mmap threshold each time a large block is freed (up to 32 MiB), and
  * from then on realloc() of such blocks copies them inside the heap, with
- * the loop stalled meanwhile (seen: 860 ms with 50 captures of 20 MiB). */
+ * the loop stalled meanwhile (seen: 860 ms with 50 captures of 20 MiB).
+ * A freed mapping is unmapped by unmap.c, off the loop's thread when it
+ * is large. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,7 @@ static int set_capacity(uvexec__buf_t *buf, size_t cap) {
     if (base == NULL)
       return UV_ENOMEM;
     memcpy(base, buf->base, buf->len + 1);
-    munmap(buf->base, buf->cap);
+    uvexec__unmap(buf->base, buf->cap);
     buf->mapped = 0;
   } else {
     base = realloc(buf->base, cap);
@@ -139,7 +141,7 @@ void uvexec__buf_shrink(uvexec__buf_t *buf) {
 
 void uvexec__buf_free(uvexec__buf_t *buf) {
   if (buf->mapped)
-    munmap(buf->base, buf->cap);
+    uvexec__unmap(buf->base, buf->cap);
   else
     free(buf->base);
   buf->mapped = 0;

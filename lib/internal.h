@@ -42,6 +42,12 @@ void uvexec__buf_consume(uvexec__buf_t *buf, size_t n);
 void uvexec__buf_shrink(uvexec__buf_t *buf);
 void uvexec__buf_free(uvexec__buf_t *buf);
 
+/* ---- unmapping (unmap.c) ------------------------------------------------ */
+
+/* Unmaps [addr, addr + len), a mapping of its own: a large one later, on
+ * uvexec's unmapper thread, so the caller does not wait for it. */
+void uvexec__unmap(void *addr, size_t len);
+
 /* ---- child stdio ---------------------------------------------------------- */
 
 /* How one of the child's fds 0, 1 and 2 is set up. */
