@@ -26,11 +26,12 @@
  * end of file the capture buffer gives back its slack. A finished small
  * capture costs what it holds.
  *
- * The pages a read fills are faulted in just before it, and never more
- * than that read's grant: read() into untouched pages takes its page
- * faults under the pipe's lock, where the writer then spins instead of
- * filling the pipe, but faulting megabytes at once would stall the loop
- * in one go instead. */
+ * The pages a read fills are faulted in just before it, QUANTUM bytes at
+ * a time: read() into untouched pages takes its page faults under the
+ * pipe's lock, where the writer then spins instead of filling the pipe;
+ * faulting megabytes at once would stall the loop in one go instead, and
+ * the zeroed pages would have left the CPU's cache before read() fills
+ * them (a single capture ran 15-30% slower in reads of 2 MiB). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -54,7 +55,11 @@
 #define TURN_TIME_NS (1000u * 1000)
 #define SCRATCH_SIZE (64u * 1024)
 #define QUIET_MIN (4u * 1024)
-#define BUSY_PIPE_SIZE (1024 * 1024)
+/* A busy stream's pipe holds one QUANTUM, what its turn reads, four
+ * times the default: the bytes waiting in the pipes of many busy streams
+ * then stay in the CPU's cache until they are read (50 captures through
+ * pipes of 1 MiB ran 5-10% slower, one capture 10-15% slower). */
+#define BUSY_PIPE_SIZE ((int)QUANTUM)
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
@@ -354,6 +359,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       }
       if (want > allowed - spent)
         want = allowed - spent;
+      if (want > QUANTUM)
+        want = QUANTUM; /* faulted in and filled while in the cache */
       prefault(into, want);
     } else {
       into = s->scratch;
