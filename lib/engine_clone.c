@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The clone engine: the child is made with
- * clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD [| CLONE_INTO_CGROUP]) and
- * runs uvexec's own code until its exec.
+ * clone3(CLONE_VM | CLONE_VFORK | CLONE_PIDFD [| CLONE_FILES]
+ * [| CLONE_INTO_CGROUP]) and runs uvexec's own code until its exec.
  *
  * CLONE_VM|CLONE_VFORK is what posix_spawn does: no page tables are
  * copied, so a start costs the same at any parent size, and the parent's
@@ -9,7 +9,12 @@
  * hands back the pidfd together with the pid, so no reaper anywhere can
  * take the child (and give its pid away) before uvexec holds it, which
  * pidfd_open() after posix_spawn cannot promise. CLONE_INTO_CGROUP puts
- * the child in its cgroup before it runs at all.
+ * the child in its cgroup before it runs at all. CLONE_FILES, when the
+ * child is to close all but its own fds (the default), spares the copy
+ * of the parent's whole fd table: the child takes a copy of its lowest
+ * part only (see child_main), where its sources are, so that a parent
+ * holding thousands of fds (a pidfd and pipes per running child) starts
+ * a child at the cost of one holding none.
  *
  * The hazards of running on the parent's memory, and how each is met:
  *
@@ -69,6 +74,9 @@
 #endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -275,6 +283,7 @@ typedef struct {
   int pdeathsig;
   pid_t parent; /* getpid() before the clone */
   int close_fds;
+  int keep_below; /* > 0: the fd table is shared; copy the fds below */
   struct ksigaction dfl;
   uint64_t empty_mask;
   /* The report. */
@@ -296,6 +305,18 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
   long rc;
   int i, sig, tty = -1;
   size_t k;
+
+  /* The fd table is the parent's (CLONE_FILES) until the child takes a
+   * copy of its own, of the fds below keep_below only: its sources and
+   * what lies below them (fds.c keeps uvexec's long-lived fds higher).
+   * The rest of the table is never copied, nor closed at the exec. */
+  if (c->keep_below > 0) {
+    rc = RAW3(SYS_close_range, c->keep_below, ~0U, CLOSE_RANGE_UNSHARE);
+    if (rc == -ENOSYS || rc == -EINVAL) /* before Linux 5.9 */
+      rc = RAW1(SYS_unshare, CLONE_FILES);
+    if (rc < 0)
+      return fail(c, STEP_CLOSE, rc);
+  }
 
   if (c->new_session) {
     rc = RAW1(SYS_setsid, 0);
@@ -654,6 +675,15 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   c.close_fds = !s->keep_fds;
   memset(&args, 0, sizeof(args));
   args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+  if (c.close_fds) {
+    /* The child closes all but its own fds: it need not be given more
+     * than the part of the table that holds them. */
+    args.flags |= CLONE_FILES;
+    c.keep_below = nfds;
+    for (i = 0; i < nfds; i++)
+      if (src[i] >= c.keep_below)
+        c.keep_below = src[i] + 1;
+  }
   args.pidfd = (uint64_t)(uintptr_t)&pidfd;
   args.exit_signal = SIGCHLD;
   args.stack = (uint64_t)(uintptr_t)stack;
@@ -677,7 +707,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
 #endif
   if (pid == -ENOSYS && cgroup_fd < 0) {
     pid = clone(child_main, stack + STACK_SIZE,
-                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
+                (int)(args.flags & ~CLONE_INTO_CGROUP) | SIGCHLD, &c, &pidfd);
     if (pid < 0)
       pid = -errno;
   }
@@ -716,6 +746,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   }
 
   cmd->pid = (int)pid;
+  pidfd = uvexec__fd_move_high(pidfd);
   err = uvexec__reap_watch(cmd, pidfd);
   if (err != 0) {
     (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);

@@ -48,6 +48,13 @@ void uvexec__buf_free(uvexec__buf_t *buf);
  * uvexec's unmapper thread, so the caller does not wait for it. */
 void uvexec__unmap(void *addr, size_t len);
 
+/* ---- where uvexec's own fds live (fds.c) ------------------------------- */
+
+/* uvexec__fd_move_high moves fd, one uvexec keeps while a child runs, up
+ * the fd table (close-on-exec), and returns its new number: fd itself
+ * when it is high already or there is no room above. */
+int uvexec__fd_move_high(int fd);
+
 /* ---- child stdio ---------------------------------------------------------- */
 
 /* How one of the child's fds 0, 1 and 2 is set up. */

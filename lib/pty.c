@@ -139,6 +139,7 @@ int uvexec__pty_prepare(uvexec_cmd_t *cmd, int child_fds[3]) {
   master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0)
     return -errno;
+  master = uvexec__fd_move_high(master);
   cmd->out[0].fd = master;
   cmd->out[0].tty = 1;
   if (grantpt(master) != 0 || unlockpt(master) != 0)
@@ -154,7 +155,7 @@ int uvexec__pty_prepare(uvexec_cmd_t *cmd, int child_fds[3]) {
   err = set_size(master, cmd->pty.rows, cmd->pty.cols);
   if (err != 0)
     return err;
-  cmd->in.fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+  cmd->in.fd = uvexec__fd_move_high(fcntl(master, F_DUPFD_CLOEXEC, 3));
   if (cmd->in.fd < 0)
     return -errno;
 

@@ -208,6 +208,7 @@ int uvexec__reap_adopt(uvexec_cmd_t *cmd) {
     close(pidfd);
     return uvexec__reap_watch(cmd, -1);
   }
+  pidfd = uvexec__fd_move_high(pidfd);
   if (uvexec__reap_watch(cmd, pidfd) != 0) {
     /* No watch: libuv still reaps it, and signals go by pid. */
     if (cmd->pidfd_polling)

@@ -78,7 +78,7 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
       goto fail;
     child_fds[0] = p[0];
     owned[0] = 1;
-    cmd->in.fd = p[1];
+    cmd->in.fd = uvexec__fd_move_high(p[1]);
     break;
   case UVEXEC__IO_FD:
     child_fds[0] = cmd->in.caller_fd;
@@ -97,7 +97,7 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
         goto fail;
       child_fds[i + 1] = p[1];
       owned[i + 1] = 1;
-      r->fd = p[0];
+      r->fd = uvexec__fd_move_high(p[0]);
     } else if (r->kind == UVEXEC__IO_INHERIT) {
       child_fds[i + 1] = i + 1;
     } else if (r->kind == UVEXEC__IO_FD) {

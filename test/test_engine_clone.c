@@ -605,6 +605,117 @@ START_TEST(test_close_fds) {
 }
 END_TEST
 
+/* The child is given only the part of the parent's fd table below its
+ * own fds (lib/engine_clone.c, lib/fds.c): with hundreds of fds open in
+ * the parent, low and high, and one of them given to the child at a
+ * high number, the child sees exactly its own, and the parent's fds,
+ * 0 to 2 included, are as they were. */
+START_TEST(test_many_parent_fds) {
+  enum { HELD = 400 };
+  int held[HELD], nheld = HELD, p[2], i, high;
+  struct rlimit rl;
+  struct stat before[3], after[3];
+  int flags_before[3];
+  char out[4096];
+
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(fstat(i, &before[i]), 0);
+    flags_before[i] = fcntl(i, F_GETFD);
+  }
+  ck_assert_int_eq(pipe(p), 0); /* without close-on-exec */
+  /* As many as the fd limit allows, leaving room for the runs' own. */
+  ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  if (rl.rlim_cur < HELD + 64)
+    nheld = rl.rlim_cur > 128 ? (int)rl.rlim_cur - 64 : 64;
+  for (i = 0; i < nheld; i++) {
+    held[i] = dup(p[0]);
+    ck_assert_int_ge(held[i], 0);
+  }
+  high = held[nheld - 1];
+
+  fds_seen(UVEXEC_ENGINE_CLONE, 1, -1, out, sizeof out);
+  if (out[0] != '\0') { /* else no pidfd here: asserted as UV_ENOSYS */
+    ck_assert_str_eq(out, "0 1 2\n");
+    fds_seen(UVEXEC_ENGINE_CLONE, 1, high, out, sizeof out);
+    ck_assert_str_eq(out, "0 1 2 3\n");
+  }
+
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(fstat(i, &after[i]), 0);
+    ck_assert_msg(after[i].st_dev == before[i].st_dev &&
+                      after[i].st_ino == before[i].st_ino,
+                  "the parent's fd %d changed", i);
+    ck_assert_int_eq(fcntl(i, F_GETFD), flags_before[i]);
+  }
+  for (i = 0; i < nheld; i++)
+    close(held[i]);
+  close(p[0]);
+  close(p[1]);
+}
+END_TEST
+
+/* What uvexec keeps while a child runs (its pidfd, the parent's ends of
+ * its pipes) is kept up the fd table, so the application's next fds get
+ * the numbers they would have had without the child. */
+enum { LOW_FDS = 8, FD_ROOM = 512 };
+
+/* fd_room_here tells whether the fd limit the suite runs with (run_suite
+ * raises the soft limit to 4096 where the hard one allows) leaves room
+ * above fd 256 for uvexec's own fds. */
+static int fd_room_here(void) {
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 0;
+  if (rl.rlim_cur < 4096 && rl.rlim_max > rl.rlim_cur)
+    rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+  return rl.rlim_cur >= FD_ROOM;
+}
+
+/* lowest_free fills fds with the LOW_FDS lowest free fd numbers. */
+static void lowest_free(int fds[LOW_FDS]) {
+  int i;
+
+  for (i = 0; i < LOW_FDS; i++) {
+    fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fds[i], 0);
+  }
+  for (i = 0; i < LOW_FDS; i++)
+    close(fds[i]);
+}
+
+START_TEST(test_running_child_leaves_low_fds) {
+  uvexec_cmd_t *cmd = helper_cmd("cat", NULL);
+  int before[LOW_FDS], after[LOW_FDS], i, rc;
+  struct rlimit rl;
+  probe_t pr;
+
+  ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  ck_assert_uint_ge(rl.rlim_cur, FD_ROOM); /* main() made sure */
+  probe_init(&pr, cmd);
+  ck_assert_int_eq(uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE), 0);
+  ck_assert_int_eq(uvexec_cmd_stdin_pipe(cmd), 0);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_cmd_stderr(cmd, UVEXEC_CAPTURE), 0);
+  lowest_free(before);
+  rc = uvexec_start(cmd, test_loop, probe_done_cb);
+  if (rc == UV_ENOSYS && !have_pidfd()) {
+    probe_free(&pr); /* no pidfd here: the clone engine refuses */
+    return;
+  }
+  ck_assert_msg(rc == 0, "start: %s", uvexec_cmd_error(cmd));
+  lowest_free(after);
+  for (i = 0; i < LOW_FDS; i++)
+    ck_assert_msg(after[i] == before[i],
+                  "with the child running, the free fd %d is %d", before[i],
+                  after[i]);
+  ck_assert_int_eq(uvexec_close_stdin(cmd), 0);
+  probe_wait(&pr);
+  ck_assert_int_eq(pr.status, 0);
+  probe_free(&pr);
+}
+END_TEST
+
 /* ---- the death signal ---------------------------------------------------- */
 
 typedef struct {
@@ -814,6 +925,13 @@ int main(void) {
   ADD_TEST(s, test_exec_failures);
   ADD_TEST(s, test_fd_permutation);
   ADD_TEST(s, test_close_fds);
+  ADD_TEST(s, test_many_parent_fds);
+  if (fd_room_here()) {
+    ADD_TEST(s, test_running_child_leaves_low_fds);
+  } else {
+    fprintf(stderr, "engine_clone: the fd limit leaves no room above fd "
+                    "256: the low-fds case is skipped, not passed\n");
+  }
   ADD_TEST(s, test_pdeathsig_thread_exits);
   if (cgroup_usable() && have_pidfd()) {
     ADD_TEST(s, test_cgroup_enter);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Where uvexec's own fds live in the process's fd table.
+ *
+ * A running child costs its parent fds that live as long as it does: the
+ * pidfd, and the parent's ends of its pipes. A start makes short-lived
+ * ones too: the child's ends of its pipes, /dev/null. The clone engine
+ * (engine_clone.c) hands the child only the part of the fd table below
+ * its highest short-lived fd, so a start costs the same with 5,000
+ * children running as with none, provided the short-lived fds are low
+ * and the long-lived ones above them.
+ *
+ * New fds always take the lowest free number, so the long-lived ones are
+ * moved up, from FDS_HIGH on, where the application's own fds seldom
+ * reach; fds at the bottom of the table stay free for the application
+ * and for the next start. Where the limit on open fds leaves no room up
+ * there, an fd stays where it is: only a start's cost is at stake. */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define FDS_HIGH 256
+
+int uvexec__fd_move_high(int fd) {
+  int high;
+
+  if (fd < 0 || fd >= FDS_HIGH)
+    return fd;
+  do
+    high = fcntl(fd, F_DUPFD_CLOEXEC, FDS_HIGH);
+  while (high < 0 && errno == EINTR);
+  if (high < 0)
+    return fd; /* EMFILE, or a limit below FDS_HIGH (EINVAL) */
+  close(fd);
+  return high;
+}
