@@ -671,7 +671,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   c.set_nice = s->set_nice;
   c.nice = s->nice;
   c.pdeathsig = s->pdeathsig;
-  c.parent = getpid();
+  c.parent = s->pdeathsig != 0 ? getpid() : 0; /* the death signal's */
   c.close_fds = !s->keep_fds;
   memset(&args, 0, sizeof(args));
   args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
