@@ -183,7 +183,9 @@ UVEXEC_EXTERN uvexec_cmd_t *uvexec_command_argv(const char *const argv[]);
  * reaped before the call returns, which SIGKILL makes short; no callback
  * of cmd fires after this call. Memory returns once the loop has closed
  * cmd's handles, so the loop must run on for that (uvexec_run and friends
- * already did).
+ * already did). A captured output of 1 MiB or more is unmapped by a
+ * thread of uvexec's own soon after, so that freeing it never holds up
+ * the caller's loop.
  *
  * An application may shut its loop down the usual libuv way, with
  * uv_walk() closing every handle, while cmds run: that is safe, before or
@@ -491,7 +493,12 @@ UVEXEC_EXTERN int uvexec_cmd_set_cgroup(uvexec_cmd_t *cmd, const char *path);
  * without O_CLOEXEC (off). The clone engine closes them in the child;
  * the uv engine runs no code of uvexec's in its child and
  * cannot: there such fds still reach the child whatever this says. fds
- * uvexec opens itself never reach a child on any engine. */
+ * uvexec opens itself never reach a child on any engine. The fds uvexec
+ * keeps while a child runs (its pidfd, the parent's ends of its pipes)
+ * are numbered from 256 up where the fd limit allows, leaving the low
+ * numbers to the application; with this on, the clone engine then hands
+ * the child only the low part of the fd table, so a start costs the same
+ * with thousands of children running. */
 UVEXEC_EXTERN int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on);
 
 /** @} */
