@@ -73,7 +73,6 @@ extern char **environ;
 #define BENCH_NAME "uvexec-bench"
 #include "bench_util.h"
 #define MAX_LEVELS 8
-#define MIB ((size_t)1024 * 1024)
 #define RAW_CHUNK (64 * 1024)
 
 /* ---- options ------------------------------------------------------------ */
@@ -131,17 +130,6 @@ static void check_uv(int err, const char *what) {
     die("%s: %s", what, uv_strerror(err));
 }
 
-/* reap waits for pid and insists that it exited 0. */
-static void reap(pid_t pid) {
-  int status;
-
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      die("waitpid %d: %s", (int)pid, strerror(errno));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    die("child %d did not exit 0 (status 0x%x)", (int)pid, status);
-}
-
 /* close_loop closes a loop that has nothing left on it. */
 static void close_loop(uv_loop_t *loop) {
   int err = uv_loop_close(loop);
@@ -151,62 +139,6 @@ static void close_loop(uv_loop_t *loop) {
     err = uv_loop_close(loop);
   }
   check_uv(err, "uv_loop_close");
-}
-
-/* rss_kib answers this process's VmRSS. */
-static long rss_kib(void) {
-  char line[256];
-  long kib = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-
-  if (f == NULL)
-    return -1;
-  while (fgets(line, sizeof(line), f) != NULL)
-    if (strncmp(line, "VmRSS:", 6) == 0) {
-      kib = strtol(line + 6, NULL, 10);
-      break;
-    }
-  fclose(f);
-  return kib;
-}
-
-/* ---- samples and statistics ---------------------------------------------- */
-
-typedef struct {
-  double *v;
-  size_t n, cap;
-} samples_t;
-
-static void samples_add(samples_t *s, double x) {
-  if (s->n == s->cap) {
-    s->cap = s->cap ? s->cap * 2 : 1024;
-    s->v = realloc(s->v, s->cap * sizeof(*s->v));
-    if (s->v == NULL)
-      die("out of memory (samples)");
-  }
-  s->v[s->n++] = x;
-}
-
-static void samples_free(samples_t *s) {
-  free(s->v);
-  s->v = NULL;
-  s->n = s->cap = 0;
-}
-
-/* pct answers the p-th percentile (0..100, nearest rank) of v[0..n); v is
- * sorted in place. */
-static double pct(double *v, size_t n, double p) {
-  size_t rank;
-
-  if (n == 0)
-    return 0;
-  qsort(v, n, sizeof(*v), cmp_double);
-  rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-  if (rank < 1)
-    rank = 1;
-  if (rank > n)
-    rank = n;
-  return v[rank - 1];
 }
 
 /* ---- targets ------------------------------------------------------------ */
@@ -239,27 +171,6 @@ static void target(int pass, const char *got, const char *fmt, ...) {
 }
 
 /* ---- ballast ------------------------------------------------------------ */
-
-static size_t ballast_mib;
-
-/* ballast_grow brings the parent's ballast to mib MiB of private, touched,
- * 4 KiB-paged memory (huge pages would make fork's page-table copy cheap
- * and the comparison meaningless). It only ever grows. */
-static void ballast_grow(size_t mib) {
-  size_t bytes;
-  char *p;
-
-  if (mib <= ballast_mib)
-    return;
-  bytes = (mib - ballast_mib) * MIB;
-  p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-           -1, 0);
-  if (p == MAP_FAILED)
-    die("ballast of %zu MiB: %s", mib, strerror(errno));
-  (void)madvise(p, bytes, MADV_NOHUGEPAGE);
-  memset(p, 0xa5, bytes);
-  ballast_mib = mib;
-}
 
 /* ======================================================================== *
  * 1. spawn + wait of /bin/true
@@ -1360,17 +1271,6 @@ static void usage(FILE *f) {
 "  --timer-mib N         MiB each of them streams (default 20; 4 quick)\n");
 }
 
-static long parse_num(const char *s, const char *what, long lo, long hi) {
-  char *end;
-  long v;
-
-  errno = 0;
-  v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-    die("%s: bad number '%s' (%ld..%ld)", what, s, lo, hi);
-  return v;
-}
-
 /* parse_list splits a comma list of numbers into out[], ascending. */
 static int parse_list(const char *s, const char *what, long lo, long hi,
                       long *out) {
@@ -1483,15 +1383,6 @@ static void parse_args(int argc, char **argv) {
   opt.nconcurrent = n;
 }
 
-static char *find_program(const char *name) {
-  char *path = NULL;
-  int err = uvexec_lookpath(name, &path);
-
-  if (err != 0)
-    die("%s: %s", name, uvexec_strerror(err));
-  return path;
-}
-
 /* raise_fd_limit makes room for thousands of children's fds. */
 static void raise_fd_limit(void) {
   struct rlimit rl;
@@ -1542,7 +1433,7 @@ static void print_header(void) {
 static void summary(void) {
   int i, missed = 0;
 
-  printf("\n== targets (PERFORMANCE.md) ==\n");
+  printf("\n== targets ==\n");
   for (i = 0; i < ntargets; i++) {
     printf("  %-66s %-30s %s\n", targets[i].what, targets[i].got,
            targets[i].pass ? "PASS" : "MISS");

@@ -58,7 +58,6 @@ extern char **environ;
 #define BENCH_NAME "uvexec-bench-clone"
 #include "bench_util.h"
 #define MAX_LEVELS 8
-#define MIB ((size_t)1024 * 1024)
 
 static struct {
   int rounds;
@@ -69,37 +68,6 @@ static struct {
 } opt = {5, 200, {0, 1024}, 2, 64};
 
 static const char *path_true = "/bin/true";
-
-/* ---- samples ------------------------------------------------------------- */
-
-typedef struct {
-  double *v;
-  size_t n, cap;
-} samples_t;
-
-static void samples_add(samples_t *s, double x) {
-  if (s->n == s->cap) {
-    s->cap = s->cap ? s->cap * 2 : 1024;
-    s->v = realloc(s->v, s->cap * sizeof(*s->v));
-    if (s->v == NULL)
-      die("out of memory (samples)");
-  }
-  s->v[s->n++] = x;
-}
-
-static double pct(double *v, size_t n, double p) {
-  size_t rank;
-
-  if (n == 0)
-    return 0;
-  qsort(v, n, sizeof(*v), cmp_double);
-  rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-  if (rank < 1)
-    rank = 1;
-  if (rank > n)
-    rank = n;
-  return v[rank - 1];
-}
 
 /* ---- targets ------------------------------------------------------------- */
 
@@ -117,27 +85,6 @@ static void target(int pass, const char *got, const char *fmt, ...) {
   va_end(ap);
   printf("  target: %-58s %-22s %s\n", what, got, pass ? "PASS" : "MISS");
   misses += !pass;
-}
-
-/* ---- ballast ---------------------------------------------------------------
- */
-
-static size_t ballast_mib;
-
-static void ballast_grow(size_t mib) {
-  size_t bytes;
-  char *p;
-
-  if (mib <= ballast_mib)
-    return;
-  bytes = (mib - ballast_mib) * MIB;
-  p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-           0);
-  if (p == MAP_FAILED)
-    die("ballast of %zu MiB: %s", mib, strerror(errno));
-  (void)madvise(p, bytes, MADV_NOHUGEPAGE);
-  memset(p, 0xa5, bytes);
-  ballast_mib = mib;
 }
 
 /* ---- contenders --------------------------------------------------------- */
@@ -158,16 +105,6 @@ typedef struct {
 } result_t;
 
 static result_t res[MAX_LEVELS][C_N];
-
-static void reap(pid_t pid) {
-  int status;
-
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      die("waitpid: %s", strerror(errno));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    die("child did not exit 0");
-}
 
 /* round_median answers the median of one contender's n spawn times in a
  * round: on a shared machine a few spawns wait for a CPU far longer than
@@ -242,14 +179,6 @@ static double run_uvexec(int which, int n, samples_t *blocked) {
   if (bad)
     die("%d children failed", bad);
   return t0;
-}
-
-static double cpu_s(int who) {
-  struct rusage ru;
-
-  getrusage(who, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* run answers the median wall time of a spawn, and in *cpu the CPU time

@@ -63,33 +63,6 @@ static void check_uv(int err, const char *what) {
     die("%s: %s", what, uvexec_strerror(err));
 }
 
-/* cpu_s answers the CPU time this process itself used (children not
- * counted): the group's own work shows there, with less of the noise of
- * other programs on the machine than wall time has. */
-static double cpu_s(void) {
-  struct rusage ru;
-
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static long rss_kib(void) {
-  char line[256];
-  long kib = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-
-  if (f == NULL)
-    return -1;
-  while (fgets(line, sizeof(line), f) != NULL)
-    if (strncmp(line, "VmRSS:", 6) == 0) {
-      kib = strtol(line + 6, NULL, 10);
-      break;
-    }
-  fclose(f);
-  return kib;
-}
-
 static int npass, nmiss;
 
 static void target(int pass, const char *what, const char *got) {
@@ -170,12 +143,12 @@ static double by_hand(int n, double *cpu) {
   run.n = n;
   run.cmds = make_cmds(n, &run);
   t0 = now_s();
-  c0 = cpu_s();
+  c0 = cpu_s(RUSAGE_SELF);
   for (i = 0; i < opt.max; i++)
     hand_start_next(&run);
   uv_run(&loop, UV_RUN_DEFAULT);
   t = now_s() - t0;
-  *cpu += cpu_s() - c0;
+  *cpu += cpu_s(RUSAGE_SELF) - c0;
   check_uv(uv_loop_close(&loop), "uv_loop_close");
   if (run.done != n || run.bad)
     die("by hand: %d done, %d failed of %d", run.done, run.bad, n);
@@ -206,7 +179,7 @@ static double through_group(int n, double *cpu) {
   run.n = n;
   run.cmds = make_cmds(n, &run);
   t0 = now_s();
-  c0 = cpu_s();
+  c0 = cpu_s(RUSAGE_SELF);
   g = uvexec_group_new(&loop, (size_t)opt.max);
   if (g == NULL)
     die("uvexec_group_new: out of memory");
@@ -217,7 +190,7 @@ static double through_group(int n, double *cpu) {
   check_uv(uvexec_group_wait(g, on_group_wait), "uvexec_group_wait");
   uv_run(&loop, UV_RUN_DEFAULT);
   t = now_s() - t0;
-  *cpu += cpu_s() - c0;
+  *cpu += cpu_s(RUSAGE_SELF) - c0;
   uvexec_group_free(g);
   uv_run(&loop, UV_RUN_DEFAULT); /* its idle handle closes */
   check_uv(uv_loop_close(&loop), "uv_loop_close");
@@ -272,19 +245,8 @@ static queued_t queue_only(int n) {
 
 static void usage(void) {
   fprintf(stderr, "usage: uvexec-bench-group [--jobs N] [--rounds R] "
-                  "[--max M] [--full]\n");
+                  "[--max M] [--full] [--quick]\n");
   exit(2);
-}
-
-static int int_arg(const char *s, int lo, int hi) {
-  char *end;
-  long v;
-
-  errno = 0;
-  v = strtol(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < lo || v > hi)
-    usage();
-  return (int)v;
 }
 
 int main(int argc, char **argv) {
@@ -298,17 +260,20 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--full") == 0) {
       opt.jobs = 10000;
       opt.rounds = 5;
+    } else if (strcmp(argv[i], "--quick") == 0) {
+      opt.jobs = 200;
+      opt.rounds = 2;
     } else if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) {
-      opt.jobs = int_arg(argv[++i], 1, 10000000);
+      opt.jobs = (int)parse_num(argv[++i], "--jobs", 1, 10000000);
     } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
-      opt.rounds = int_arg(argv[++i], 1, MAX_ROUNDS);
+      opt.rounds = (int)parse_num(argv[++i], "--rounds", 1, MAX_ROUNDS);
     } else if (strcmp(argv[i], "--max") == 0 && i + 1 < argc) {
-      opt.max = int_arg(argv[++i], 1, 100000);
+      opt.max = (int)parse_num(argv[++i], "--max", 1, 100000);
     } else {
       usage();
     }
   }
-  check_uv(uvexec_lookpath("true", &path_true), "lookpath true");
+  path_true = find_program("true");
 
   printf("uvexec-bench-group: %d x %s, %d at a time, %d rounds\n", opt.jobs,
          path_true, opt.max, opt.rounds);

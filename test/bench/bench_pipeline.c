@@ -51,7 +51,6 @@ extern char **environ;
 #define MAX_ROUNDS 50
 #define BENCH_NAME "uvexec-bench-pipeline"
 #include "bench_util.h"
-#define MIB ((size_t)1024 * 1024)
 
 enum { C_UVEXEC, C_SH, C_RAW, C_N };
 
@@ -76,23 +75,6 @@ static double cpu_ms[C_N][MAX_ROUNDS]; /* parent CPU ms per GiB */
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static double cpu_s(void) {
-  struct rusage ru;
-
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static char *find(const char *name) {
-  char *path = NULL;
-  int err = uvexec_lookpath(name, &path);
-
-  if (err != 0)
-    die("%s: %s", name, uvexec_strerror(err));
-  return path;
-}
-
 /* read_all reads fd to end of file into buf (NUL-terminated). */
 static void read_all(int fd, char *buf, size_t cap) {
   size_t len = 0;
@@ -109,16 +91,6 @@ static void read_all(int fd, char *buf, size_t cap) {
     len += (size_t)n;
   }
   buf[len] = '\0';
-}
-
-static void reap_ok(pid_t pid, const char *what) {
-  int status;
-
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      die("waitpid %s: %s", what, strerror(errno));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    die("%s did not exit 0 (status 0x%x)", what, status);
 }
 
 static void check_output(const char *got, const char *who) {
@@ -165,9 +137,9 @@ static void run_raw(void) {
   close(o[1]);
   read_all(o[0], out, sizeof(out));
   close(o[0]);
-  reap_ok(p1, "head");
-  reap_ok(p2, "cat");
-  reap_ok(p3, "wc");
+  reap(p1);
+  reap(p2);
+  reap(p3);
   check_output(out, names[C_RAW]);
 }
 
@@ -183,7 +155,7 @@ static void run_sh(void) {
   close(o[1]);
   read_all(o[0], out, sizeof(out));
   close(o[0]);
-  reap_ok(pid, "sh");
+  reap(pid);
   check_output(out, names[C_SH]);
 }
 
@@ -232,17 +204,6 @@ static void (*const runs[C_N])(void) = {run_uvexec, run_sh, run_raw};
 
 /* ---- the run ------------------------------------------------------------- */
 
-static long parse_num(const char *s, const char *what, long lo, long hi) {
-  char *end;
-  long v;
-
-  errno = 0;
-  v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-    die("%s: bad number '%s' (%ld..%ld)", what, s, lo, hi);
-  return v;
-}
-
 static void usage(FILE *f) {
   fprintf(f, "usage: uvexec-bench-pipeline [options]\n"
              "  --size-mib N   bytes through the pipeline, in MiB "
@@ -279,10 +240,10 @@ int main(int argc, char **argv) {
   int misses = 0, r, k, c;
 
   parse_args(argc, argv);
-  path_head = find("head");
-  path_cat = find("cat");
-  path_wc = find("wc");
-  path_sh = find("sh");
+  path_head = find_program("head");
+  path_cat = find_program("cat");
+  path_wc = find_program("wc");
+  path_sh = find_program("sh");
   snprintf(size_arg, sizeof(size_arg), "%zu", opt.mib * MIB);
   snprintf(want_out, sizeof(want_out), "%zu\n", opt.mib * MIB);
   snprintf(sh_script, sizeof(sh_script), "%s -c %s /dev/zero | %s | %s -c",
@@ -298,11 +259,11 @@ int main(int argc, char **argv) {
       double t0, c0, wall;
 
       c = (r + k) % C_N;
-      c0 = cpu_s();
+      c0 = cpu_s(RUSAGE_SELF);
       t0 = now_s();
       runs[c]();
       wall = now_s() - t0;
-      cpu_ms[c][r] = (cpu_s() - c0) * 1000.0 / gib;
+      cpu_ms[c][r] = (cpu_s(RUSAGE_SELF) - c0) * 1000.0 / gib;
       mbs[c][r] = (double)(opt.mib * MIB) / 1e6 / wall;
     }
     fprintf(stderr, "round %d/%d done\n", r + 1, opt.rounds);

@@ -41,7 +41,6 @@
 
 extern char **environ;
 
-#define MIB ((size_t)1024 * 1024)
 #define MAX_ROUNDS 100
 #define BENCH_NAME "uvexec-bench-pty"
 #include "bench_util.h"
@@ -57,18 +56,6 @@ static size_t size_mib = 64;
 static int rounds = 5;
 static char *head_path;
 static char size_arg[32];
-
-static void reap(pid_t pid) {
-  int status;
-
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      die("waitpid: %s", strerror(errno));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "uvexec-bench-pty: head failed\n");
-    exit(2);
-  }
-}
 
 /* spawn_head starts head with stdout on fd out. */
 static pid_t spawn_head(int out) {
@@ -202,23 +189,18 @@ int main(int argc, char **argv) {
   int i, r, c;
 
   for (i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--size") == 0 && i + 1 < argc)
-      size_mib = (size_t)strtoul(argv[++i], NULL, 10);
-    else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
-      rounds = atoi(argv[++i]);
-    else {
-      fprintf(stderr, "usage: uvexec-bench-pty [--size MIB] [--rounds N]\n");
-      return 2;
+    if (strcmp(argv[i], "--quick") == 0) {
+      size_mib = 8;
+      rounds = 2;
+    } else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
+      size_mib = (size_t)parse_num(argv[++i], "--size", 1, 1 << 20);
+    } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+      rounds = (int)parse_num(argv[++i], "--rounds", 1, MAX_ROUNDS);
+    } else {
+      die("usage: uvexec-bench-pty [--quick] [--size MIB] [--rounds N]");
     }
   }
-  if (size_mib == 0 || rounds < 1 || rounds > MAX_ROUNDS) {
-    fprintf(stderr, "uvexec-bench-pty: bad --size or --rounds\n");
-    return 2;
-  }
-  if (uvexec_lookpath("head", &head_path) != 0) {
-    fprintf(stderr, "uvexec-bench-pty: head not found\n");
-    return 2;
-  }
+  head_path = find_program("head");
   want = size_mib * MIB;
   snprintf(size_arg, sizeof size_arg, "%zu", want);
 
