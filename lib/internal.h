@@ -277,6 +277,14 @@ const char *uvexec__signal_text(int signum);
 /* spawn.c: the answer to a second start, with Go's words. */
 int uvexec__already_started(uvexec_cmd_t *cmd);
 
+/* uvexec__run_private runs start(what, loop) on a loop of its own, and
+ * the loop until everything started is closed, then closes the loop: the
+ * synchronous facade (sync.c), for cmds and pipelines. While it runs, any
+ * of fds 0 to 2 the program has closed holds /dev/null, so that none of
+ * the loop's fds lands there. Answers start's error, else the loop's. */
+int uvexec__run_private(int (*start)(void *what, uv_loop_t *loop),
+                        void *what);
+
 /* cmd.c */
 int uvexec__check_config(const uvexec_cmd_t *cmd);
 /* Counts a handle uvexec_cmd_free must wait for, and its release. */

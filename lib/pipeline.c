@@ -650,32 +650,25 @@ fail:
 
 /* ---- the synchronous facade ---------------------------------------------- */
 
+static int start_pipeline(void *what, uv_loop_t *loop) {
+  return uvexec_pipeline_start(what, loop, NULL);
+}
+
 int uvexec_pipeline_run(uvexec_pipeline_t *p) {
-  uv_loop_t loop;
-  int err, close_err;
+  int err;
   size_t i;
 
   if (p == NULL)
     return UV_EINVAL;
   if (p->state != P_CONFIGURING)
     return UV_EALREADY;
-  err = uv_loop_init(&loop);
-  if (err != 0)
-    return err;
-
-  err = uvexec_pipeline_start(p, &loop, NULL);
-  /* After a failed start too: members that had started are reaped, and
-   * every handle closes, before the loop goes. */
-  uv_run(&loop, UV_RUN_DEFAULT);
-  close_err = uv_loop_close(&loop);
+  /* After a failed start too, members that had started are reaped, and
+   * every handle closes, before the private loop goes. */
+  err = uvexec__run_private(start_pipeline, p);
   p->loop = NULL;
   for (i = 0; i < p->n; i++)
     p->cmds[i]->loop = NULL;
-  if (err != 0)
-    return err;
-  if (close_err != 0)
-    return close_err;
-  return p->status;
+  return err != 0 ? err : p->status;
 }
 
 int uvexec_pipeline_output(uvexec_pipeline_t *p) {

@@ -40,38 +40,40 @@ static void unfill_std_holes(const int held[3]) {
       close(held[fd]);
 }
 
-static int run_on_private_loop(uvexec_cmd_t *cmd) {
+int uvexec__run_private(int (*start)(void *what, uv_loop_t *loop),
+                        void *what) {
   uv_loop_t loop;
-  int err, close_err;
+  int held[3], err, close_err;
 
+  fill_std_holes(held);
   err = uv_loop_init(&loop);
-  if (err != 0)
-    return err;
+  if (err == 0) {
+    err = start(what, &loop);
+    /* Even a failed start may leave a handle closing (libuv's process
+     * handle): the loop runs until everything started is closed. */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    close_err = uv_loop_close(&loop);
+    if (err == 0)
+      err = close_err;
+  }
+  unfill_std_holes(held);
+  return err;
+}
 
-  err = uvexec_start(cmd, &loop, NULL);
-  /* Even a failed start may leave a handle closing (libuv's process
-   * handle): the loop runs until everything of cmd's is closed. */
-  uv_run(&loop, UV_RUN_DEFAULT);
-  close_err = uv_loop_close(&loop);
-  cmd->loop = NULL;
-  if (err != 0)
-    return err;
-  if (close_err != 0)
-    return close_err;
-  return cmd->status;
+static int start_cmd(void *what, uv_loop_t *loop) {
+  return uvexec_start(what, loop, NULL);
 }
 
 int uvexec_run(uvexec_cmd_t *cmd) {
-  int held[3], err;
+  int err;
 
   if (cmd == NULL)
     return UV_EINVAL;
   if (cmd->state != UVEXEC__CONFIGURING)
     return uvexec__already_started(cmd);
-  fill_std_holes(held);
-  err = run_on_private_loop(cmd);
-  unfill_std_holes(held);
-  return err;
+  err = uvexec__run_private(start_cmd, cmd);
+  cmd->loop = NULL;
+  return err != 0 ? err : cmd->status;
 }
 
 /* unset tells whether the caller left a stream at its default. */

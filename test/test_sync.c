@@ -501,6 +501,7 @@ END_TEST
  * holes are there again afterwards. */
 static void run_with_closed(const int *closed, int n) {
   int saved[3] = {-1, -1, -1}, i, fds;
+  uvexec_pipeline_t *p;
   const char *out;
   uvexec_cmd_t *cmd;
   size_t len;
@@ -526,6 +527,16 @@ static void run_with_closed(const int *closed, int n) {
   out = uvexec_stdout_data(cmd, &len);
   ck_assert_str_eq(out, "/dev/null\n");
   uvexec_cmd_free(cmd);
+
+  /* A pipeline's facade runs on the same kind of private loop. */
+  cmd = helper_cmd("cat", NULL);
+  ck_assert_int_eq(uvexec_cmd_set_stdin(cmd, "piped\n", 6), 0);
+  p = uvexec_pipeline(cmd, helper_cmd("cat", NULL), (uvexec_cmd_t *)NULL);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_int_eq(uvexec_pipeline_output(p), 0);
+  out = uvexec_stdout_data(uvexec_pipeline_cmd(p, 1), &len);
+  ck_assert_str_eq(out, "piped\n");
+  uvexec_pipeline_free(p);
 
   for (i = 0; i < n; i++) {
     ck_assert_int_eq(fcntl(closed[i], F_GETFD), -1);
