@@ -789,8 +789,9 @@ UVEXEC_EXTERN void *uvexec_group_data(const uvexec_group_t *g);
 /** uvexec_group_add queues cmd, configured and not started, to run with
  * done_cb (may be NULL) as its done callback. It starts at once when a
  * slot is free, in this call. The caller keeps cmd, and its data pointer:
- * it may free cmd in done_cb, but not before done_cb ran or the group was
- * freed (a cmd freed earlier never reports, and its slot is lost). A
+ * it may free cmd in done_cb or after the group was freed, never before
+ * (the group still holds it). A cmd in a pipeline, or in a group already,
+ * is refused with UV_EBUSY. A
  * start error is never reported from inside this call: the cmd
  * counts as failed at once, and done_cb gets the error on the next turn
  * of the loop, with uvexec_cmd_error() naming the file. After the group
@@ -880,10 +881,10 @@ typedef void (*uvexec_pipeline_done_cb)(uvexec_pipeline_t *p, int status);
  * uvexec_pipeline(ls, grep, wc, NULL), ls's stdout into grep's stdin and
  * grep's into wc's. It takes ownership of the cmds, which are freed with
  * the pipeline. NULL when there is no cmd, when a cmd was started already,
- * belongs to another pipeline or is given twice, when a stream that the
- * pipeline joins was configured (the stdout of any member but the last,
- * the stdin of any member but the first: set, piped, fed or watched), or
- * when memory runs out; the cmds then stay the caller's. */
+ * belongs to another pipeline or to a group, or is given twice, when a
+ * stream that the pipeline joins was configured (the stdout of any member
+ * but the last, the stdin of any member but the first: set, piped, fed or
+ * watched), or when memory runs out; the cmds then stay the caller's. */
 UVEXEC_EXTERN uvexec_pipeline_t *uvexec_pipeline(uvexec_cmd_t *first, ...);
 
 /** uvexec_pipeline_cmds is uvexec_pipeline with the n cmds in an array. */

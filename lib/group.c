@@ -340,7 +340,7 @@ int uvexec_group_add(uvexec_group_t *g, uvexec_cmd_t *cmd,
     return UV_EALREADY;
   /* Once waited on, the group takes more work only from its cmds' done
    * callbacks, whose adds the wait then covers too. */
-  if (cmd->group_node != NULL || g->wait_done ||
+  if (cmd->group_node != NULL || cmd->pipeline != NULL || g->wait_done ||
       (g->waiting && g->in_done == 0))
     return UV_EBUSY;
   n = malloc(sizeof(*n));

@@ -165,7 +165,8 @@ uvexec_pipeline_t *uvexec_pipeline_cmds(uvexec_cmd_t *const *cmds, size_t n) {
     const uvexec_cmd_t *cmd = cmds[i];
 
     if (cmd == NULL || cmd->freed || cmd->state != UVEXEC__CONFIGURING ||
-        cmd->pipeline != NULL || !joints_free(cmd, i, n))
+        cmd->pipeline != NULL || cmd->group_node != NULL ||
+        !joints_free(cmd, i, n))
       return NULL;
     for (j = 0; j < i; j++)
       if (cmds[j] == cmd)

@@ -944,6 +944,8 @@ START_TEST(test_guards) {
   uvexec_cmd_t *cmd = helper_cmd("exit", "0", NULL);
   uvexec_cmd_t *queued = helper_cmd("exit", "0", NULL);
   uvexec_cmd_t *started = helper_cmd("exit", "0", NULL);
+  uvexec_cmd_t *tail;
+  uvexec_pipeline_t *pl;
   probe_t p;
   int x;
 
@@ -972,6 +974,14 @@ START_TEST(test_guards) {
   ck_assert_int_eq(uvexec_group_add(g, queued, NULL), 0); /* waits */
   ck_assert_int_eq(uvexec_group_add(g, queued, NULL), UV_EBUSY);
   ck_assert_int_eq(uvexec_group_add(other, queued, NULL), UV_EBUSY);
+  /* A cmd belongs to one group or one pipeline, never both. */
+  tail = helper_cmd("cat", NULL);
+  ck_assert_ptr_null(uvexec_pipeline(queued, tail, (uvexec_cmd_t *)NULL));
+  pl = uvexec_pipeline(helper_cmd("exit", "0", NULL), tail,
+                       (uvexec_cmd_t *)NULL);
+  ck_assert_ptr_nonnull(pl);
+  ck_assert_int_eq(uvexec_group_add(g, tail, NULL), UV_EBUSY);
+  uvexec_pipeline_free(pl);
   ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_ALL), 2);
   ck_assert_int_eq(
       uvexec_group_count(g, UVEXEC_COUNT_QUEUED | UVEXEC_COUNT_RUNNING), 2);
