@@ -82,6 +82,7 @@ typedef struct {
   int busy;               /* a fast producer: read straight into buf */
   uint64_t ticket;        /* busy: when it last had its turn (read.c) */
   uint64_t turn;          /* the loop turn it was last reported in */
+  size_t faulted;         /* buf's pages are faulted in up to here */
   uvexec__loop_share_t *share; /* what the loop's streams share (read.c) */
   int fd;                 /* parent's end of the pipe, -1 when closed */
   uv_poll_t poll;
@@ -312,6 +313,9 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3], int owned[3]);
 int uvexec__stdio_start(uvexec_cmd_t *cmd);
 void uvexec__stdio_abort(uvexec_cmd_t *cmd);
 void uvexec__poll_stop(uv_poll_t *poll, int *polling, int *fd);
+/* uvexec__poll_watch makes poll a watcher of fd on cmd's loop, counted
+ * among cmd's handles (not started). */
+int uvexec__poll_watch(uvexec_cmd_t *cmd, uv_poll_t *poll, int fd);
 void uvexec__writer_shutdown(uvexec_cmd_t *cmd);
 
 /* read.c: reading the child's stdout and stderr. */

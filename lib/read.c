@@ -7,7 +7,8 @@
  * next turn, and the loop goes on to its timers and other handles. The
  * budget adapts to how long reading it takes (see TURN_TIME_NS).
  *
- * Fair: a quiet stream (one whose last read did not fill it) is read
+ * Fair: a quiet stream (one no read has found the scratch buffer's worth
+ * waiting in; from the first that did, a stream is busy for good) is read
  * whenever it is readable: what it has fits one read. A busy stream (a
  * fast producer, whose pipe stays full) reads a large piece when it has
  * its turn, and busy streams take their turns least recently served
@@ -34,6 +35,7 @@
  * them (a single capture ran 15-30% slower in reads of 2 MiB). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,9 +68,10 @@
 #endif
 
 /* What the streams of one loop share: their count, the turn's budget,
- * the busy streams' queue and the scratch buffer. A loop is driven by one
- * thread, so the list is the thread's own: no lock, and an entry lives
- * exactly as long as its loop has streams being read.
+ * the busy streams' queue and the scratch buffer. An entry lives exactly
+ * as long as its loop has streams being read. A loop is driven by one
+ * thread at a time, but not always the same one, so the list is the
+ * process's, under a lock taken only when a stream starts or ends.
  *
  * The queue is implicit: a busy stream's ticket tells when it last had
  * its turn. The tickets of the busy streams reported in a turn are kept
@@ -92,61 +95,73 @@ struct uvexec__loop_share_s {
   char scratch[SCRATCH_SIZE];
 };
 
-static _Thread_local uvexec__loop_share_t *shares;
+static pthread_mutex_t shares_lock = PTHREAD_MUTEX_INITIALIZER;
+static uvexec__loop_share_t *shares; /* under shares_lock */
+
+/* unlink_share takes s off the list, with shares_lock held. */
+static void unlink_share(uvexec__loop_share_t *s) {
+  uvexec__loop_share_t **p;
+
+  for (p = &shares; *p != s; p = &(*p)->next)
+    ;
+  *p = s->next;
+}
 
 static int attach(uvexec__reader_t *r, uv_loop_t *loop) {
   uvexec__loop_share_t *s;
+  int err = 0;
 
+  pthread_mutex_lock(&shares_lock);
   for (s = shares; s != NULL && s->loop != loop; s = s->next)
     ;
-  if (s == NULL) {
-    s = calloc(1, sizeof(*s));
-    if (s == NULL)
-      return UV_ENOMEM;
+  if (s == NULL && (s = calloc(1, sizeof(*s))) != NULL) {
     s->loop = loop;
-    s->budget = s->left = s->grant = TURN_BUDGET;
-    s->let_in = UINT64_MAX;
+    s->budget = TURN_BUDGET; /* the rest is set by the first new_turn() */
     s->next = shares;
     shares = s;
   }
-  /* Room for every stream's ticket, so a turn never has to allocate. */
-  if (s->readers + 1 > s->waiting_cap) {
+  if (s == NULL) {
+    err = UV_ENOMEM;
+  } else if (s->readers + 1 > s->waiting_cap) {
+    /* Room for every stream's ticket, so a turn never allocates. */
     unsigned cap = s->waiting_cap > 0 ? s->waiting_cap * 2 : 16;
     uint64_t *w = realloc(s->waiting, cap * sizeof(*w));
 
     if (w == NULL) {
+      err = UV_ENOMEM;
       if (s->readers == 0) {
-        shares = s->next;
+        unlink_share(s);
         free(s);
       }
-      return UV_ENOMEM;
+    } else {
+      s->waiting = w;
+      s->waiting_cap = cap;
     }
-    s->waiting = w;
-    s->waiting_cap = cap;
   }
-  s->readers++;
-  r->share = s;
-  r->turn = 0;
-  r->ticket = 0;
-  return 0;
+  if (err == 0) {
+    s->readers++;
+    r->share = s;
+    r->turn = 0;
+    r->ticket = 0;
+    r->faulted = 0;
+  }
+  pthread_mutex_unlock(&shares_lock);
+  return err;
 }
 
 static void detach(uvexec__reader_t *r) {
-  uvexec__loop_share_t **p, *s = r->share;
+  uvexec__loop_share_t *s = r->share;
 
   if (s == NULL)
     return;
   r->share = NULL;
-  if (--s->readers > 0)
-    return;
-  for (p = &shares; *p != NULL; p = &(*p)->next) {
-    if (*p == s) {
-      *p = s->next;
-      break;
-    }
+  pthread_mutex_lock(&shares_lock);
+  if (--s->readers == 0) {
+    unlink_share(s);
+    free(s->waiting);
+    free(s);
   }
-  free(s->waiting);
-  free(s);
+  pthread_mutex_unlock(&shares_lock);
 }
 
 /* kth_smallest returns the k-th smallest (from 0) of the n distinct
@@ -286,22 +301,31 @@ static size_t room_for_limit(uvexec_cmd_t *cmd, uvexec__reader_t *r,
   return room;
 }
 
-/* prefault faults in the pages of [from, from + len) before a read fills
- * them (see the top of this file). A kernel without MADV_POPULATE_WRITE
- * just faults as before. */
-static void prefault(char *from, size_t len) {
-  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start, end;
+/* prefault faults in the pages of the len bytes after r's captured ones
+ * before a read fills them (see the top of this file), skipping those an
+ * earlier read left faulted in. A kernel without MADV_POPULATE_WRITE just
+ * faults as before; so does a read into a buffer moved to the heap's
+ * copy, whose pages past the data are new. */
+static void prefault(uvexec__reader_t *r, size_t len) {
+  static uintptr_t page;
+  uintptr_t start, end;
+  size_t from = r->faulted > r->buf.len ? r->faulted : r->buf.len;
 
-  start = ((uintptr_t)from + page - 1) & ~(page - 1);
-  end = ((uintptr_t)from + len) & ~(page - 1);
+  if (r->buf.len + len <= from)
+    return;
+  if (page == 0)
+    page = (uintptr_t)sysconf(_SC_PAGESIZE); /* a benign race */
+  start = ((uintptr_t)r->buf.base + from + page - 1) & ~(page - 1);
+  end = ((uintptr_t)r->buf.base + r->buf.len + len) & ~(page - 1);
   if (end > start)
     (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+  r->faulted = r->buf.len + len;
 }
 
-/* become_busy marks a stream that filled a whole read: a fast producer,
- * read straight into its capture buffer from now on, through a larger
- * pipe (failing to grow it is harmless), and in the busy streams' queue,
- * at its back. */
+/* become_busy marks a stream that filled the scratch buffer: a fast
+ * producer, read straight into its capture buffer from now on, through a
+ * larger pipe (failing to grow it is harmless), and in the busy streams'
+ * queue, at its back. */
 static void become_busy(uvexec__reader_t *r) {
   r->busy = 1;
   r->ticket = ++r->share->tickets;
@@ -351,17 +375,17 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     ssize_t n;
 
     if (direct) {
-      into = uvexec__buf_reserve(&r->buf, want, &want);
+      size_t room;
+
+      if (want > QUANTUM)
+        want = QUANTUM; /* faulted in and filled while in the cache */
+      into = uvexec__buf_reserve(&r->buf, want, &room);
       if (into == NULL) {
         cmd->io_error = UV_ENOMEM;
         reader_eof(cmd, r);
         return;
       }
-      if (want > allowed - spent)
-        want = allowed - spent;
-      if (want > QUANTUM)
-        want = QUANTUM; /* faulted in and filled while in the cache */
-      prefault(into, want);
+      prefault(r, want);
     } else {
       into = s->scratch;
       if (want > SCRATCH_SIZE)
@@ -383,7 +407,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     }
     spent += (size_t)n;
     s->left = s->left > (size_t)n ? s->left - (size_t)n : 0;
-    if (!r->busy && (size_t)n == want)
+    if (!r->busy && (size_t)n == SCRATCH_SIZE)
       become_busy(r);
 
     keep = (size_t)n;
@@ -414,13 +438,11 @@ int uvexec__reader_start(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
   err = attach(r, cmd->loop);
   if (err != 0)
     return err;
-  err = uv_poll_init(cmd->loop, &r->poll, r->fd);
+  err = uvexec__poll_watch(cmd, &r->poll, r->fd);
   if (err != 0) {
     detach(r);
     return err;
   }
-  r->poll.data = cmd;
   r->polling = 1;
-  uvexec__handle_opened(cmd);
   return uv_poll_start(&r->poll, UV_READABLE, on_readable);
 }

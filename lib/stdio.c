@@ -298,7 +298,7 @@ int uvexec_close_stdin(uvexec_cmd_t *cmd) {
 
 /* ---- starting the watchers ------------------------------------------- */
 
-static int watch(uvexec_cmd_t *cmd, uv_poll_t *poll, int fd) {
+int uvexec__poll_watch(uvexec_cmd_t *cmd, uv_poll_t *poll, int fd) {
   int err = uv_poll_init(cmd->loop, poll, fd);
 
   if (err != 0)
@@ -324,7 +324,7 @@ int uvexec__stdio_start(uvexec_cmd_t *cmd) {
   }
 
   if (cmd->in.fd >= 0) {
-    err = watch(cmd, &cmd->in.poll, cmd->in.fd);
+    err = uvexec__poll_watch(cmd, &cmd->in.poll, cmd->in.fd);
     if (err != 0) {
       writer_fail(cmd, err);
       return 0;

@@ -9,6 +9,9 @@
 #define _GNU_SOURCE
 #endif
 
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -177,7 +180,8 @@ static void on_turn_check(uv_prepare_t *p) {
       t->read_now = 0;
       t->waited = 0;
     }
-    if (ioctl(t->cmd->out[0].fd, FIONREAD, &queued) == 0 && queued > 0) {
+    ck_assert_int_eq(ioctl(t->cmd->out[0].fd, FIONREAD, &queued), 0);
+    if (queued > 0) {
       t->waited++;
       if (t->waited > t->longest)
         t->longest = t->waited;
@@ -236,6 +240,65 @@ START_TEST(test_busy_streams_take_turns) {
   for (i = 0; i < TAKERS; i++)
     uvexec_cmd_free(takers[i].cmd);
   run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+}
+END_TEST
+
+/* A loop may be run by one thread, then another. A stream that started
+ * while one thread ran the loop and ended while another did leaves
+ * nothing behind that a later start, on either thread, could trip over
+ * (under ASan a stale entry is a use-after-free). */
+typedef struct {
+  sem_t go;          /* main: the first loop was run to its end */
+  uv_loop_t first;   /* started on the thread, run to the end on main */
+  uvexec_cmd_t *cmd; /* started there */
+  int started;
+  int rc_second; /* the thread's second start, on a loop of its own */
+} mover_t;
+
+static void *mover_main(void *arg) {
+  mover_t *m = arg;
+  uvexec_cmd_t *cmd;
+  uv_loop_t second;
+
+  m->cmd = helper_cmd("echo", "one", NULL);
+  ck_assert_int_eq(uvexec_cmd_stdout(m->cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_start(m->cmd, &m->first, NULL), 0);
+  __atomic_store_n(&m->started, 1, __ATOMIC_RELEASE);
+  while (sem_wait(&m->go) != 0)
+    ;
+  /* The first loop has ended on the main thread: start again here. */
+  ck_assert_int_eq(uv_loop_init(&second), 0);
+  cmd = helper_cmd("echo", "two", NULL);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  m->rc_second = uvexec_start(cmd, &second, NULL);
+  uv_run(&second, UV_RUN_DEFAULT);
+  uvexec_cmd_free(cmd);
+  uv_run(&second, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&second), 0);
+  return NULL;
+}
+
+START_TEST(test_loop_moves_between_threads) {
+  const char *out;
+  pthread_t t;
+  mover_t m;
+
+  memset(&m, 0, sizeof(m));
+  ck_assert_int_eq(sem_init(&m.go, 0, 0), 0);
+  ck_assert_int_eq(uv_loop_init(&m.first), 0);
+  ck_assert_int_eq(pthread_create(&t, NULL, mover_main, &m), 0);
+  while (!__atomic_load_n(&m.started, __ATOMIC_ACQUIRE))
+    sched_yield();
+  uv_run(&m.first, UV_RUN_DEFAULT); /* the stream ends on this thread */
+  out = uvexec_stdout_data(m.cmd, NULL);
+  ck_assert_str_eq(out, "one\n");
+  uvexec_cmd_free(m.cmd);
+  uv_run(&m.first, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&m.first), 0);
+  ck_assert_int_eq(sem_post(&m.go), 0);
+  ck_assert_int_eq(pthread_join(t, NULL), 0);
+  ck_assert_int_eq(m.rc_second, 0);
+  sem_destroy(&m.go);
 }
 END_TEST
 
@@ -330,6 +393,7 @@ int main(void) {
 
   ADD_TEST(s, test_endless_stream_starves_nobody);
   ADD_TEST(s, test_busy_streams_take_turns);
+  ADD_TEST(s, test_loop_moves_between_threads);
   ADD_TEST(s, test_small_capture_is_small);
   ADD_TEST(s, test_large_capture_gives_back_slack);
   ADD_TEST(s, test_limit_exact_on_busy_stream);
