@@ -281,7 +281,7 @@ typedef struct {
   int set_nice;
   int nice;
   int pdeathsig;
-  pid_t parent; /* getpid() before the clone */
+  pid_t parent; /* getpid() before the clone, for a death signal only */
   int close_fds;
   int keep_below; /* > 0: the fd table is shared; copy the fds below */
   struct ksigaction dfl;
@@ -751,10 +751,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   if (err != 0) {
     (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
     uvexec__pidfd_wait_exit(pidfd);
-    if (cmd->pidfd >= 0)
-      uvexec__reap_release(cmd); /* closes pidfd */
-    else
-      close(pidfd);
+    close(pidfd);
     cmd->pid = 0;
   }
 

@@ -119,15 +119,18 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
                            "cgroup): use UVEXEC_ENGINE_CLONE");
     return UV_ENOTSUP;
   }
-  if (cmd->set_pgid)
-    return UV_ENOTSUP; /* libuv has setsid (DETACHED), not setpgid */
+  if (cmd->set_pgid) {
+    /* libuv has setsid (UV_PROCESS_DETACHED), not setpgid. */
+    uvexec__set_error(cmd, "exec: the uv engine cannot put the child in a "
+                           "process group: use UVEXEC_ENGINE_CLONE");
+    return UV_ENOTSUP;
+  }
   if (plan->tty != NULL) {
     /* libuv's child can setsid() but not open a terminal after it, and a
      * terminal opened before the fork could not become its controlling
      * terminal. */
-    uvexec__set_error(cmd, "exec: the uv_spawn engine cannot give the "
-                           "child a controlling terminal; use the "
-                           "posix_spawn engine");
+    uvexec__set_error(cmd, "exec: the uv engine cannot give the child a "
+                           "controlling terminal: use UVEXEC_ENGINE_CLONE");
     return UV_ENOTSUP;
   }
   if (!runnable_format(plan->file, plan->dir))

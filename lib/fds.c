@@ -22,16 +22,31 @@
 
 #define FDS_HIGH 256
 
+/* dup_from answers a close-on-exec copy of fd numbered from min up. */
+static int dup_from(int fd, int min) {
+  int copy;
+
+  do
+    copy = fcntl(fd, F_DUPFD_CLOEXEC, min);
+  while (copy < 0 && errno == EINTR);
+  return copy;
+}
+
 int uvexec__fd_move_high(int fd) {
   int high;
 
   if (fd < 0 || fd >= FDS_HIGH)
     return fd;
-  do
-    high = fcntl(fd, F_DUPFD_CLOEXEC, FDS_HIGH);
-  while (high < 0 && errno == EINTR);
+  high = dup_from(fd, FDS_HIGH);
   if (high < 0)
     return fd; /* EMFILE, or a limit below FDS_HIGH (EINVAL) */
   close(fd);
   return high;
+}
+
+int uvexec__fd_dup_high(int fd) {
+  int copy = dup_from(fd, FDS_HIGH);
+
+  /* No room up there: anywhere above the standard fds. */
+  return copy >= 0 ? copy : dup_from(fd, 3);
 }

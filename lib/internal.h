@@ -54,6 +54,9 @@ void uvexec__unmap(void *addr, size_t len);
  * the fd table (close-on-exec), and returns its new number: fd itself
  * when it is high already or there is no room above. */
 int uvexec__fd_move_high(int fd);
+/* uvexec__fd_dup_high answers a close-on-exec copy of fd, up the table
+ * where there is room (else above fd 2), or -1 with errno set. */
+int uvexec__fd_dup_high(int fd);
 
 /* ---- child stdio ---------------------------------------------------------- */
 
@@ -361,7 +364,8 @@ int uvexec__pidfd_open(pid_t pid);
  * opens its pidfd, or carries on without one where none can be had. */
 int uvexec__reap_adopt(uvexec_cmd_t *cmd);
 /* Watches an already open pidfd (taken over), or with -1 reports on the
- * next turn that the child was reaped elsewhere. */
+ * next turn that the child was reaped elsewhere. On failure it leaves
+ * nothing set, and the pidfd is still the caller's to close. */
 int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd);
 void uvexec__reap_release(uvexec_cmd_t *cmd);
 /* Blocks until the process of pidfd has exited, and reaps it. */

@@ -155,7 +155,7 @@ int uvexec__pty_prepare(uvexec_cmd_t *cmd, int child_fds[3]) {
   err = set_size(master, cmd->pty.rows, cmd->pty.cols);
   if (err != 0)
     return err;
-  cmd->in.fd = uvexec__fd_move_high(fcntl(master, F_DUPFD_CLOEXEC, 3));
+  cmd->in.fd = uvexec__fd_dup_high(master);
   if (cmd->in.fd < 0)
     return -errno;
 

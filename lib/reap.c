@@ -181,14 +181,17 @@ int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd) {
     uv_timer_start(&cmd->lost_timer, on_lost_timer, 0, 0);
     return 0;
   }
-  err = uv_poll_init(cmd->loop, &cmd->pidfd_poll, pidfd);
+  err = uvexec__poll_watch(cmd, &cmd->pidfd_poll, pidfd);
   if (err != 0)
     return err;
-  cmd->pidfd = pidfd;
-  cmd->pidfd_poll.data = cmd;
   cmd->pidfd_polling = 1;
-  uvexec__handle_opened(cmd);
-  return uv_poll_start(&cmd->pidfd_poll, UV_READABLE, on_pidfd);
+  err = uv_poll_start(&cmd->pidfd_poll, UV_READABLE, on_pidfd);
+  if (err != 0) {
+    stop_watch(cmd); /* pidfd stays the caller's */
+    return err;
+  }
+  cmd->pidfd = pidfd;
+  return 0;
 }
 
 int uvexec__reap_adopt(uvexec_cmd_t *cmd) {
@@ -209,13 +212,8 @@ int uvexec__reap_adopt(uvexec_cmd_t *cmd) {
     return uvexec__reap_watch(cmd, -1);
   }
   pidfd = uvexec__fd_move_high(pidfd);
-  if (uvexec__reap_watch(cmd, pidfd) != 0) {
-    /* No watch: libuv still reaps it, and signals go by pid. */
-    if (cmd->pidfd_polling)
-      stop_watch(cmd);
-    cmd->pidfd = -1;
-    close(pidfd);
-  }
+  if (uvexec__reap_watch(cmd, pidfd) != 0)
+    close(pidfd); /* no watch: libuv still reaps it; signals go by pid */
   return 0;
 }
 

@@ -9,7 +9,7 @@
  * refused clearly by the uv engine: resource usage and child setup.
  *
  * Where the kernel (or valgrind, which lacks pidfd_open) offers no pidfd,
- * the posix_spawn engine must say UV_ENOSYS instead of starting; the tests
+ * the clone engine must say UV_ENOSYS instead of starting; the tests
  * then check that and what the uv engine does on its own. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -113,7 +113,7 @@ static int both(uvexec_cmd_t *for_uv, uvexec_cmd_t *for_posix, outcome_t *a,
   if (have_pidfd())
     return 1;
   ck_assert_msg(b->rc == UV_ENOSYS || (a->rc != 0 && b->rc == a->rc),
-                "without pidfd the posix_spawn engine gave %s, not ENOSYS",
+                "without pidfd the clone engine gave %s, not ENOSYS",
                 uvexec_err_name(b->rc));
   return 0;
 }

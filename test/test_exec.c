@@ -356,7 +356,7 @@ static int child_signals(const child_t *c) {
  * so uvexec_exec cannot reset them, and a parent that ignores them (some
  * process supervisors do) passes that on through exec. The new program's
  * libc installs its own handlers for them when it needs them. (The
- * posix_spawn engine does reset them, from inside glibc: test_engine.) */
+ * clone engine does reset them, in its child: test_engine.) */
 static unsigned long long libc_reserved(void) {
   unsigned long long bits = 0;
   int sig;

@@ -5,8 +5,8 @@
  * of file), typing and VEOF, signals, stderr apart, the stdout machinery
  * on a terminal, and that no pty fd is ever left behind.
  *
- * Only the posix_spawn engine can make a controlling terminal. Where the
- * uv_spawn engine is the one in use (the `.uv` run, UVEXEC_ENGINE=uv, or a
+ * Only the clone engine can make a controlling terminal. Where the uv
+ * engine is the one in use (the `.uv` run, UVEXEC_ENGINE=uv, or a
  * kernel or valgrind without pidfd) main() runs a different suite, which
  * asserts exactly that: the start fails with UV_ENOTSUP and a message,
  * and leaves nothing behind. No positive case is counted there. */
@@ -697,7 +697,7 @@ END_TEST
 
 /* ---- where only the uv_spawn engine runs -------------------------------- */
 
-/* The uv_spawn engine cannot make a controlling terminal: every start of a
+/* The uv engine cannot make a controlling terminal: every start of a
  * pty cmd fails with UV_ENOTSUP, says why, and leaves nothing open. */
 START_TEST(test_uv_engine_refuses) {
   int base = count_open_fds(), i;
