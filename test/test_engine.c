@@ -23,14 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 
 static const char *engine_name(uvexec_engine_t e) {
   return e == UVEXEC_ENGINE_UV      ? "uv"

@@ -423,8 +423,8 @@ END_TEST
 
 /* ---- signals ----------------------------------------------------------- */
 
-/* A cancel reaches the child's group: a shell and its `sleep`, both on the
- * terminal, end at once. The long wait delay makes done wait for the
+/* A cancel reaches the child's group: a shell and the `sleep` it started
+ * and waits for, both on the terminal, end at once. The long wait delay makes done wait for the
  * terminal's real end of output, which comes only once the `sleep` that
  * holds it is gone too. */
 START_TEST(test_cancel_ends_sleep) {
@@ -432,8 +432,9 @@ START_TEST(test_cancel_ends_sleep) {
    * foreground group when the session leader dies: only a signal to the
    * group ends its `sleep`. */
   const char *argv[2][4] = {
-      {"sh", "-c", "trap '' HUP; sleep 100; echo not reached", NULL},
-      {"sh", "-c", "sleep 100; echo not reached", NULL}};
+      {"sh", "-c", "trap '' HUP; sleep 100 & echo ready; wait; "
+                   "echo not reached", NULL},
+      {"sh", "-c", "sleep 100 & echo ready; wait; echo not reached", NULL}};
   int i;
 
   for (i = 0; i < 2; i++) {
@@ -447,6 +448,8 @@ START_TEST(test_cancel_ends_sleep) {
     ck_assert_int_eq(uvexec_cmd_set_wait_delay(p.cmd, 60000), 0);
     t0 = now_s();
     probe_start(&p);
+    /* Only once the `sleep` runs is there a group to reach. */
+    probe_wait_text(&p, "ready\r\n");
     ck_assert_int_eq(uvexec_cancel(p.cmd), 0);
     probe_wait(&p);
     ck_assert_int_eq(p.status, UV_ECANCELED);
