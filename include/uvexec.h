@@ -979,16 +979,18 @@ UVEXEC_EXTERN int uvexec_pipeline_set_new_session(uvexec_pipeline_t *p,
  * it is over. The members form one new process group, led by the first
  * (uvexec_cmd_set_pgid), so that a stop reaches all of them and their
  * children at once; where the members' engine cannot set a group (the
- * uv_spawn engine), the pipeline has none and signals each member in
- * turn. The pipeline decides its members' group and session (their own
- * uvexec_cmd_set_new_session is replaced). A group of its own is not the
+ * uv engine), the pipeline has none and signals each member in turn.
+ * The pipeline decides its members' group and session: their own
+ * uvexec_cmd_set_new_session is replaced, except where there is no
+ * shared group and the pipeline has no session of its own, when each
+ * member keeps what it was given. A group of its own is not the
  * terminal's foreground group: Ctrl-C at the terminal does not reach the
  * members, and a member that reads the terminal is stopped (SIGTTIN), as
- * for any cmd with uvexec_cmd_set_pgid. On failure nothing is left running, done_cb will never be called,
- * and the error is the failing member's start error (UV_ENOENT,
- * UV_EACCES, ...), which uvexec_pipeline_error() words with the member
- * named: `pipeline: 2 "nosuch": exec: "nosuch": executable file not
- * found in $PATH`. Members already started by then are killed with
+ * for any cmd with uvexec_cmd_set_pgid. On failure nothing is left
+ * running, done_cb will never be called, and the error is the failing
+ * member's start error (UV_ENOENT, UV_EACCES, ...), which
+ * uvexec_pipeline_error() words with the member named: `pipeline: 2
+ * "nosuch": exec: "nosuch": executable file not found in $PATH`. Members already started by then are killed with
  * SIGKILL and reaped as the loop runs on, without any callback. UV_EINVAL
  * when a stream the pipeline joins was configured after creation,
  * UV_EALREADY when p (or a member) was started before. */

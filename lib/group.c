@@ -179,7 +179,7 @@ static void kick(uvexec_group_t *g) {
 
 /* deliver calls a node's done callback, after forgetting the node: the
  * callback may free its cmd, add to the group or free it. */
-static void deliver(uvexec_group_t *g, node_t *n, int skipped) {
+static void deliver(uvexec_group_t *g, node_t *n) {
   uvexec_cmd_t *cmd = n->cmd;
   uvexec_done_cb cb = n->done_cb;
   int status = n->status;
@@ -187,7 +187,7 @@ static void deliver(uvexec_group_t *g, node_t *n, int skipped) {
   cmd->group_node = NULL;
   free(n);
   g->pending--;
-  if (skipped)
+  if (status == UVEXEC_ESKIPPED)
     uvexec__set_error(cmd, "%s", uvexec_strerror(UVEXEC_ESKIPPED));
   if (cb != NULL) {
     g->in_done++;
@@ -277,7 +277,7 @@ static void on_cmd_done(uvexec_cmd_t *cmd, int status) {
    * callback does not leave it idle; a halt the failure caused, or a
    * cancel from the callback, still stops that cmd. */
   pump(g);
-  deliver(g, n, 0);
+  deliver(g, n);
   if (!g->freed)
     settle(g);
   leave(g);
@@ -293,9 +293,8 @@ static void on_idle(uv_idle_t *idle) {
    * producer cannot starve the loop. */
   while (last != NULL && !g->freed && (n = list_pop(&g->due)) != NULL) {
     int was_last = n == last;
-    int skipped = n->status == UVEXEC_ESKIPPED;
 
-    deliver(g, n, skipped);
+    deliver(g, n);
     if (was_last)
       break;
   }

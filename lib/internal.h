@@ -288,6 +288,12 @@ int uvexec__already_started(uvexec_cmd_t *cmd);
  * the loop's fds lands there. Answers start's error, else the loop's. */
 int uvexec__run_private(int (*start)(void *what, uv_loop_t *loop),
                         void *what);
+/* What an Output call does to a cmd before it runs: its stdout captured
+ * (UV_EINVAL, "exec: Stdout already set", when it goes elsewhere), and
+ * its stderr too when nobody else wanted it, as Go keeps it in
+ * ExitError.Stderr. */
+int uvexec__capture_stdout(uvexec_cmd_t *cmd);
+void uvexec__keep_stderr(uvexec_cmd_t *cmd);
 
 /* cmd.c */
 int uvexec__check_config(const uvexec_cmd_t *cmd);
@@ -316,6 +322,8 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3], int owned[3]);
 int uvexec__stdio_start(uvexec_cmd_t *cmd);
 void uvexec__stdio_abort(uvexec_cmd_t *cmd);
 void uvexec__poll_stop(uv_poll_t *poll, int *polling, int *fd);
+/* uvexec__close_fd closes *fd unless it is -1, and makes it -1. */
+void uvexec__close_fd(int *fd);
 /* uvexec__poll_watch makes poll a watcher of fd on cmd's loop, counted
  * among cmd's handles (not started). */
 int uvexec__poll_watch(uvexec_cmd_t *cmd, uv_poll_t *poll, int fd);

@@ -103,13 +103,17 @@ static void put_member(FILE *f, const uvexec_pipeline_t *p, size_t i) {
   fputc('"', f);
 }
 
+/* member_error is member cmd's own message for err. */
 static const char *member_error(const uvexec_cmd_t *cmd, int err) {
-  return cmd->error != NULL ? cmd->error : uvexec_strerror(err);
+  const char *msg = uvexec_cmd_error(cmd);
+
+  return msg != NULL ? msg : uvexec_strerror(err);
 }
 
-/* set_member_error words an error of member i: the member named, then its
- * own message. */
-static void set_member_error(uvexec_pipeline_t *p, size_t i, int err) {
+/* set_member_error words an error of member i: the member named, then
+ * what. */
+static void set_member_error(uvexec_pipeline_t *p, size_t i,
+                             const char *what) {
   char *msg = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&msg, &len);
@@ -118,7 +122,7 @@ static void set_member_error(uvexec_pipeline_t *p, size_t i, int err) {
     return;
   fputs("pipeline: ", f);
   put_member(f, p, i);
-  fprintf(f, ": %s", member_error(p->cmds[i], err));
+  fprintf(f, ": %s", what);
   if (fclose(f) != 0) {
     free(msg);
     msg = NULL;
@@ -242,7 +246,7 @@ static int signal_group(uvexec_pipeline_t *p, int signum) {
   for (i = 0; i < p->n; i++) {
     const uvexec_cmd_t *cmd = p->cmds[i];
 
-    if (cmd->pid > 0 && !cmd->exited)
+    if (uvexec_pid(cmd) > 0 && uvexec_exit_code(cmd) == UV_EBUSY)
       return kill(-p->pgid, signum) == 0;
   }
   return 0;
@@ -369,7 +373,8 @@ int uvexec_pipeline_cancel(uvexec_pipeline_t *p) {
 /* ---- the outcome --------------------------------------------------------- */
 
 static int killed_by_sigpipe(const uvexec_cmd_t *cmd) {
-  return cmd->status == UVEXEC_ESIGNALED && cmd->term_signal == SIGPIPE;
+  return cmd->status == UVEXEC_ESIGNALED &&
+         uvexec_term_signal(cmd) == SIGPIPE;
 }
 
 /* outcome decides the done status under the policy and words the
@@ -464,31 +469,17 @@ static int check_members(uvexec_pipeline_t *p) {
 
   for (i = 0; i < p->n; i++) {
     uvexec_cmd_t *cmd = p->cmds[i];
-    char *msg = NULL;
-    size_t len = 0;
-    FILE *f;
 
     if (cmd->state != UVEXEC__CONFIGURING)
       return UV_EALREADY;
     if (joints_free(cmd, i, p->n) && uvexec__check_config(cmd) == 0)
       continue;
-    f = open_memstream(&msg, &len);
-    if (f != NULL) {
-      fputs("pipeline: ", f);
-      put_member(f, p, i);
-      if (!joints_free(cmd, i, p->n))
-        fputs(": its stdin and stdout between members are the pipeline's", f);
-      else
-        fputs(": an output callback needs its stream left at its default "
-              "or captured",
-              f);
-      if (fclose(f) == 0) {
-        free(p->error);
-        p->error = msg;
-      } else {
-        free(msg);
-      }
-    }
+    set_member_error(p, i,
+                     !joints_free(cmd, i, p->n)
+                         ? "its stdin and stdout between members are the "
+                           "pipeline's"
+                         : "an output callback needs its stream left at its "
+                           "default or captured");
     return UV_EINVAL;
   }
   return 0;
@@ -517,13 +508,6 @@ static int configure_members(uvexec_pipeline_t *p) {
   return grouped;
 }
 
-static void close_fd(int *fd) {
-  if (*fd >= 0) {
-    close(*fd);
-    *fd = -1;
-  }
-}
-
 int uvexec_pipeline_start(uvexec_pipeline_t *p, uv_loop_t *loop,
                           uvexec_pipeline_done_cb done_cb) {
   size_t njoints, i, started = 0;
@@ -550,7 +534,7 @@ int uvexec_pipeline_start(uvexec_pipeline_t *p, uv_loop_t *loop,
     err = uvexec__preflight(p->cmds[i], &envp);
     free(envp);
     if (err != 0) {
-      set_member_error(p, i, err);
+      set_member_error(p, i, member_error(p->cmds[i], err));
       return err;
     }
   }
@@ -601,7 +585,7 @@ int uvexec_pipeline_start(uvexec_pipeline_t *p, uv_loop_t *loop,
       uvexec_cmd_set_pgid(cmd, i == 0 ? 0 : p->pgid);
     err = uvexec_start(cmd, loop, on_member_done);
     if (err != 0) {
-      set_member_error(p, i, err);
+      set_member_error(p, i, member_error(p->cmds[i], err));
       goto fail;
     }
     started++;
@@ -611,9 +595,9 @@ int uvexec_pipeline_start(uvexec_pipeline_t *p, uv_loop_t *loop,
     /* The member has its copies: the parent's go now, or a reader would
      * never see end of file and a writer never lose its reader. */
     if (i > 0)
-      close_fd(&fds[2 * (i - 1)]);
+      uvexec__close_fd(&fds[2 * (i - 1)]);
     if (i + 1 < p->n)
-      close_fd(&fds[2 * i + 1]);
+      uvexec__close_fd(&fds[2 * i + 1]);
   }
   free(fds);
 
@@ -629,7 +613,7 @@ int uvexec_pipeline_start(uvexec_pipeline_t *p, uv_loop_t *loop,
 
 fail:
   for (i = 0; fds != NULL && i < 2 * njoints; i++)
-    close_fd(&fds[i]);
+    uvexec__close_fd(&fds[i]);
   free(fds);
   close_timer(p);
   /* Undo the members that did start: SIGKILL (one for the group), and a
@@ -675,27 +659,20 @@ int uvexec_pipeline_run(uvexec_pipeline_t *p) {
 int uvexec_pipeline_output(uvexec_pipeline_t *p) {
   uvexec_cmd_t *last;
   size_t i;
+  int err;
 
   if (p == NULL)
     return UV_EINVAL;
   if (p->state != P_CONFIGURING)
     return UV_EALREADY;
   last = p->cmds[p->n - 1];
-  /* Callbacks still see a captured stream; only another destination
-   * conflicts, as for uvexec_output. */
-  if (last->out[0].kind != UVEXEC__IO_NULL &&
-      last->out[0].kind != UVEXEC__IO_PIPE) {
-    set_error(p, "exec: Stdout already set");
-    return UV_EINVAL;
+  err = uvexec__capture_stdout(last);
+  if (err != 0) {
+    set_error(p, "%s", uvexec_cmd_error(last));
+    return err;
   }
-  uvexec_cmd_stdout(last, UVEXEC_CAPTURE);
   /* Each member's stderr nobody else wanted is kept, for the report. */
-  for (i = 0; i < p->n; i++) {
-    uvexec_cmd_t *cmd = p->cmds[i];
-
-    if (cmd->out[1].kind == UVEXEC__IO_NULL &&
-        !uvexec__has_callbacks(&cmd->out[1]))
-      uvexec_cmd_stderr(cmd, UVEXEC_CAPTURE);
-  }
+  for (i = 0; i < p->n; i++)
+    uvexec__keep_stderr(p->cmds[i]);
   return uvexec_pipeline_run(p);
 }

@@ -22,7 +22,7 @@
 
 #include "internal.h"
 
-static void close_fd(int *fd) {
+void uvexec__close_fd(int *fd) {
   if (*fd >= 0) {
     close(*fd);
     *fd = -1;
@@ -40,7 +40,7 @@ void uvexec__poll_stop(uv_poll_t *poll, int *polling, int *fd) {
     uvexec__close_handle(poll->data, (uv_handle_t *)poll, on_poll_closed);
     *polling = 0;
   }
-  close_fd(fd);
+  uvexec__close_fd(fd);
 }
 
 /* reads tells whether uvexec reads this stream at all. */
@@ -117,9 +117,9 @@ fail:
 }
 
 void uvexec__stdio_abort(uvexec_cmd_t *cmd) {
-  close_fd(&cmd->in.fd);
-  close_fd(&cmd->out[0].fd);
-  close_fd(&cmd->out[1].fd);
+  uvexec__close_fd(&cmd->in.fd);
+  uvexec__close_fd(&cmd->out[0].fd);
+  uvexec__close_fd(&cmd->out[1].fd);
 }
 
 

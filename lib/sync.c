@@ -86,11 +86,7 @@ static int already_set(uvexec_cmd_t *cmd, const char *stream) {
   return UV_EINVAL;
 }
 
-int uvexec_output(uvexec_cmd_t *cmd) {
-  if (cmd == NULL)
-    return UV_EINVAL;
-  if (cmd->state != UVEXEC__CONFIGURING)
-    return uvexec__already_started(cmd);
+int uvexec__capture_stdout(uvexec_cmd_t *cmd) {
   /* Callbacks still see the stream when it is captured; only another
    * destination (inherited, a caller's fd) conflicts. */
   if (cmd->out[0].kind != UVEXEC__IO_NULL &&
@@ -98,11 +94,27 @@ int uvexec_output(uvexec_cmd_t *cmd) {
     return already_set(cmd, "Stdout");
   cmd->out[0].kind = UVEXEC__IO_PIPE;
   cmd->out[0].capture = 1;
-  /* Go keeps stderr in ExitError.Stderr when nobody else wanted it. */
+  return 0;
+}
+
+void uvexec__keep_stderr(uvexec_cmd_t *cmd) {
   if (unset(&cmd->out[1])) {
     cmd->out[1].kind = UVEXEC__IO_PIPE;
     cmd->out[1].capture = 1;
   }
+}
+
+int uvexec_output(uvexec_cmd_t *cmd) {
+  int err;
+
+  if (cmd == NULL)
+    return UV_EINVAL;
+  if (cmd->state != UVEXEC__CONFIGURING)
+    return uvexec__already_started(cmd);
+  err = uvexec__capture_stdout(cmd);
+  if (err != 0)
+    return err;
+  uvexec__keep_stderr(cmd);
   return uvexec_run(cmd);
 }
 
