@@ -606,8 +606,9 @@ typedef struct {
   uint64_t maxrss_kib;  /**< peak resident set size, KiB */
 } uvexec_rusage_t;
 
-/** uvexec_rusage fills *usage for a child reaped by the clone engine. UV_EBUSY before the exit was seen, UV_ENOTSUP with the
- * uv_spawn engine, which does not report it. */
+/** uvexec_rusage fills *usage for a child reaped by the clone engine.
+ * UV_EBUSY before the exit was seen, UV_ENOTSUP with the uv engine, which
+ * does not report it. */
 UVEXEC_EXTERN int uvexec_rusage(const uvexec_cmd_t *cmd,
                                 uvexec_rusage_t *usage);
 
@@ -641,9 +642,10 @@ UVEXEC_EXTERN int uvexec_lookpath_in(const char *file, const char *pathenv,
  * after exec.LookPath): a bare name is looked up as uvexec_lookpath does,
  * in the PATH the cmd gives the program, and cmd's argv, environment, dir
  * and the stdin/stdout/stderr fds set with the *_fd setters are applied
- * (UVEXEC_MERGE as 2>&1; streams left at their default stay the caller's). Before the exec it
- * flushes stdio and gives the new program default signal dispositions and
- * an empty signal mask, as a child of uv_spawn would have. It returns
+ * (UVEXEC_MERGE as 2>&1; streams left at their default stay the
+ * caller's). Before the exec it flushes stdio and gives the new program
+ * default signal dispositions and an empty signal mask, as a child of
+ * uv_spawn would have. It returns
  * only on failure, with the error, and the caller's process is then as it
  * was before the call (environment, directory, dispositions, mask). A file
  * without "#!" that the kernel cannot run is UVEXEC_ENOEXEC: it is not
@@ -990,10 +992,11 @@ UVEXEC_EXTERN int uvexec_pipeline_set_new_session(uvexec_pipeline_t *p,
  * running, done_cb will never be called, and the error is the failing
  * member's start error (UV_ENOENT, UV_EACCES, ...), which
  * uvexec_pipeline_error() words with the member named: `pipeline: 2
- * "nosuch": exec: "nosuch": executable file not found in $PATH`. Members already started by then are killed with
- * SIGKILL and reaped as the loop runs on, without any callback. UV_EINVAL
- * when a stream the pipeline joins was configured after creation,
- * UV_EALREADY when p (or a member) was started before. */
+ * "nosuch": exec: "nosuch": executable file not found in $PATH`.
+ * Members already started by then are killed with SIGKILL and reaped as
+ * the loop runs on, without any callback. UV_EINVAL when a stream the
+ * pipeline joins was configured after creation, UV_EALREADY when p (or a
+ * member) was started before. */
 UVEXEC_EXTERN int uvexec_pipeline_start(uvexec_pipeline_t *p,
                                         uv_loop_t *loop,
                                         uvexec_pipeline_done_cb done_cb);

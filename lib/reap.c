@@ -63,12 +63,12 @@ static int waitid_pidfd(int pidfd, siginfo_t *info, int options,
   return rc < 0 ? -errno : 0;
 }
 
-/* uvexec__pidfd_wait_exit blocks until the pidfd's process has exited and reaps it.
- * The pidfd may be non-blocking (uv_poll_init makes it so), and waitid()
- * then answers EAGAIN instead of waiting; the pidfd also turns readable a
- * moment before the process can be reaped (while its other threads still
- * exit), so poll and try until the reap succeeds or there is nothing to
- * reap. */
+/* uvexec__pidfd_wait_exit blocks until the pidfd's process has exited
+ * and reaps it. The pidfd may be non-blocking (uv_poll_init makes it so),
+ * and waitid() then answers EAGAIN instead of waiting; the pidfd also
+ * turns readable a moment before the process can be reaped (while its
+ * other threads still exit), so poll and try until the reap succeeds or
+ * there is nothing to reap. */
 void uvexec__pidfd_wait_exit(int pidfd) {
   struct pollfd pfd;
   siginfo_t info;

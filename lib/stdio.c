@@ -8,9 +8,10 @@
  * so no other child ever sees them.
  *
  * The parent drives its ends with uv_poll_t and plain read()/write(): the
- * reading is read.c's, and writes are made with SIGPIPE blocked for the calling thread only, so a child that
- * stops reading gives EPIPE, never a signal, whatever the application did
- * with SIGPIPE's disposition (which uvexec never changes). */
+ * reading is read.c's, and writes are made with SIGPIPE blocked for the
+ * calling thread only, so a child that stops reading gives EPIPE, never
+ * a signal, whatever the application did with SIGPIPE's disposition
+ * (which uvexec never changes). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
