@@ -25,8 +25,10 @@
  *               counted by a data callback, captured, and cut into lines
  *               by a line callback; and their aggregate rate against one
  *               child's capture rate
- *   memory      RSS per finished captured `echo hi` kept alive, and the
- *               peak RSS growth with 2,000 live captured children
+ *   memory      RSS per finished captured `echo hi` kept alive, the peak
+ *               RSS growth with 2,000 live captured children, and how
+ *               long uvexec_cmd_free() of a 20 MiB capture keeps its
+ *               caller, against munmap() of as much
  *   env         the time uvexec_start blocks with 10,000 inherited
  *               environment variables
  *
@@ -1144,10 +1146,53 @@ static double memory_live(void) {
   return (double)(rss1 - rss0) / MEM_LIVE;
 }
 
+/* Giving a large capture back: how long uvexec_cmd_free() keeps its
+ * caller (the loop, in a done callback) for a finished 20 MiB capture,
+ * against munmap() of a touched 20 MiB mapping, which is what freeing it
+ * on the spot would cost (lib/unmap.c hands it to a thread instead). */
+#define MEM_FREE_MIB 20
+#define MEM_FREES 8
+
+static double mem_free_ms[MAX_ROUNDS], mem_munmap_ms[MAX_ROUNDS];
+
+static void memory_free(double *free_ms, double *munmap_ms) {
+  double f[MEM_FREES], m[MEM_FREES], t0;
+  char size[32];
+  int i;
+
+  snprintf(size, sizeof(size), "%zu", (size_t)MEM_FREE_MIB * MIB);
+  for (i = 0; i < MEM_FREES; i++) {
+    uvexec_cmd_t *cmd = new_head(NULL, size);
+    size_t len = 0;
+    char *p;
+
+    if (uvexec_output(cmd) != 0)
+      die("uvexec_output: %s", uvexec_cmd_error(cmd));
+    (void)uvexec_stdout_data(cmd, &len);
+    if (len != (size_t)MEM_FREE_MIB * MIB)
+      die("free metric: %zu bytes captured", len);
+    t0 = now_s();
+    uvexec_cmd_free(cmd);
+    f[i] = (now_s() - t0) * 1e3;
+
+    p = mmap(NULL, (size_t)MEM_FREE_MIB * MIB, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+      die("mmap: %s", strerror(errno));
+    memset(p, 1, (size_t)MEM_FREE_MIB * MIB);
+    t0 = now_s();
+    munmap(p, (size_t)MEM_FREE_MIB * MIB);
+    m[i] = (now_s() - t0) * 1e3;
+  }
+  *free_ms = median(f, MEM_FREES);
+  *munmap_ms = median(m, MEM_FREES);
+}
+
 static void memory_round(int round) {
   mem_finished_kib[round] = memory_finished();
   if (path_helper != NULL)
     mem_live_kib[round] = memory_live();
+  memory_free(&mem_free_ms[round], &mem_munmap_ms[round]);
 }
 
 static void memory_report(void) {
@@ -1156,6 +1201,15 @@ static void memory_report(void) {
   char got[64];
 
   printf("\n== 6. memory that follows the output, %d rounds ==\n", R);
+  v = median(mem_free_ms, R);
+  printf("  %-52s %14s\n", "giving a finished 20 MiB capture back",
+         "ms, median");
+  printf("  %-52s %14.3f\n", "munmap of a touched 20 MiB mapping (ref)",
+         median(mem_munmap_ms, R));
+  printf("  %-52s %14.3f\n", "uvexec_cmd_free of a 20 MiB capture", v);
+  snprintf(got, sizeof(got), "%.3f ms", v);
+  target(v <= 0.25 * median(mem_munmap_ms, R), got,
+         "freeing a 20 MiB capture <= 0.25x munmap's wait");
   printf("  %-52s %14s\n", "what", "RSS KiB each");
   v = median(mem_finished_kib, R);
   printf("  %-52s %14.2f\n", "finished uvexec_output(echo hi), kept (x1000)",
