@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The command object: construction, configuration, results and release.
+/* The command object: construction, configuration and results, and the
+ * memory it owns.
  *
  * Every setter begins with the same guard: a NULL cmd is UV_EINVAL, a cmd
- * that has been started is UV_EBUSY. Memory is released only once every
- * handle the loop holds for the cmd has been through its close callback
- * (uvexec__handle_closed), however early the caller frees. */
+ * that has been started is UV_EBUSY. When the memory goes is the
+ * lifecycle's to decide (lifecycle.c): only once every handle the loop
+ * holds for the cmd has been through its close callback, however early
+ * the caller frees. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -38,12 +40,12 @@ uvexec_cmd_t *uvexec_command_argv(const char *const argv[]) {
   for (i = 0; i < argc; i++) {
     cmd->argv[i] = strdup(argv[i]);
     if (cmd->argv[i] == NULL) {
-      uvexec_cmd_free(cmd);
+      uvexec__cmd_release(cmd);
       return NULL;
     }
   }
 
-  cmd->state = UVEXEC__CONFIGURING;
+  /* calloc: the state is UVEXEC__CONFIGURING, the lifecycle's start. */
   cmd->cancel_signal = SIGKILL;
   cmd->in.kind = UVEXEC__IO_NULL;
   cmd->in.caller_fd = -1;
@@ -83,7 +85,7 @@ uvexec_cmd_t *uvexec_command(const char *name, ...) {
   return cmd;
 }
 
-static void release(uvexec_cmd_t *cmd) {
+void uvexec__cmd_release(uvexec_cmd_t *cmd) {
   size_t i;
 
   for (i = 0; cmd->argv != NULL && cmd->argv[i] != NULL; i++)
@@ -105,105 +107,6 @@ static void release(uvexec_cmd_t *cmd) {
     uvexec__buf_free(&cmd->out[i].line);
   }
   free(cmd);
-}
-
-void uvexec__handle_opened(uvexec_cmd_t *cmd) {
-  cmd->handles++;
-}
-
-void uvexec__handle_closed(uvexec_cmd_t *cmd) {
-  cmd->handles--;
-  if (cmd->handles == 0 && cmd->freed)
-    release(cmd);
-}
-
-/* ---- handles closed by someone else -------------------------------------- */
-
-/* An application may end its loop the usual libuv way, uv_walk() closing
- * every handle, while a cmd runs; libuv then calls the application's close
- * callback for cmd's handles, never uvexec's. Such a handle is counted as
- * closed once libuv is through with it, which its flags tell: libuv's
- * private UV_HANDLE_CLOSED, set before the close callback runs (src/
- * uv-common.h, the same value since libuv 1.0; test_cmd's uv_walk cases
- * would see a change as a leak or a crash under ASan and valgrind). */
-#define UVEXEC__UV_HANDLE_CLOSED 0x00000002
-
-void uvexec__close_handle(uvexec_cmd_t *cmd, uv_handle_t *handle,
-                          uv_close_cb cb) {
-  if (!uv_is_closing(handle)) {
-    uv_close(handle, cb);
-    return;
-  }
-  if (cmd->nforeign < sizeof(cmd->foreign) / sizeof(cmd->foreign[0]))
-    cmd->foreign[cmd->nforeign++] = handle;
-}
-
-/* settle_foreign counts the foreign-closed handles libuv is done with. */
-static void settle_foreign(uvexec_cmd_t *cmd) {
-  unsigned i = 0;
-
-  while (i < cmd->nforeign) {
-    if (cmd->foreign[i]->flags & UVEXEC__UV_HANDLE_CLOSED) {
-      cmd->foreign[i] = cmd->foreign[--cmd->nforeign];
-      cmd->handles--;
-    } else {
-      i++;
-    }
-  }
-}
-
-static void on_sweeper_closed(uv_handle_t *handle) {
-  uvexec_cmd_t *cmd = handle->data;
-
-  cmd->sweeping = 0;
-  uvexec__handle_closed(cmd);
-}
-
-static void on_sweep(uv_timer_t *timer) {
-  uvexec_cmd_t *cmd = timer->data;
-
-  settle_foreign(cmd);
-  if (cmd->nforeign == 0)
-    uv_close((uv_handle_t *)timer, on_sweeper_closed);
-}
-
-/* sweep waits, on the loop, for foreign closes still in progress: the
- * loop is alive then (libuv would not let it close), and it runs on, as
- * it must for the closes to end. */
-static void sweep(uvexec_cmd_t *cmd) {
-  settle_foreign(cmd);
-  if (cmd->nforeign == 0 || cmd->sweeping)
-    return;
-  if (uv_timer_init(cmd->loop, &cmd->sweeper) != 0)
-    return; /* cannot fail in libuv 1.44 */
-  cmd->sweeper.data = cmd;
-  cmd->sweeping = 1;
-  uvexec__handle_opened(cmd);
-  uv_timer_start(&cmd->sweeper, on_sweep, 1, 1);
-}
-
-void uvexec_cmd_free(uvexec_cmd_t *cmd) {
-  if (cmd == NULL || cmd->freed)
-    return;
-  cmd->freed = 1;
-
-  if (cmd->state == UVEXEC__RUNNING) {
-    /* The child must not outlive its cmd: it is killed and reaped here and
-     * now, which SIGKILL makes short, rather than on a later loop turn
-     * that may never come (the loop's handles may have been closed under
-     * the cmd, or be about to be, by a uv_walk() shutdown). Then every
-     * handle closes. No callback fires from here on, since cmd->freed is
-     * set. */
-    if (!cmd->exited)
-      uvexec__reap_now(cmd);
-    uvexec__reader_abandon(&cmd->out[0]);
-    uvexec__reader_abandon(&cmd->out[1]);
-    uvexec__writer_shutdown(cmd);
-    uvexec__control_close(cmd);
-  }
-  sweep(cmd);
-  if (cmd->handles == 0)
-    release(cmd);
 }
 
 void uvexec_cmd_set_data(uvexec_cmd_t *cmd, void *data) {

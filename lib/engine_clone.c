@@ -72,9 +72,6 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
@@ -83,9 +80,6 @@
 #endif
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
 #endif
 
 /* The kernel's struct clone_args up to its cgroup field (version 2, 88
@@ -458,29 +452,6 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
 
 static int clone3_missing; /* clone3 answered ENOSYS once: a benign race */
 
-int uvexec__engine_clone_available(void) {
-  static int available = -1; /* a benign race: every thread finds the same */
-  int fd;
-
-  /* The pidfd is the engine's reason to be: where the process has none
-   * (before Linux 5.3, or under valgrind, which knows no pidfd_open and
-   * turns CLONE_VM|CLONE_VFORK into a fork) it is not used. Only ENOSYS
-   * says so; EMFILE and the like are this moment's trouble, for the
-   * start to report, not a reason to give up the engine for good. */
-  if (available < 0) {
-    fd = uvexec__pidfd_open(getpid());
-    if (fd == UV_ENOSYS)
-      available = 0;
-    else if (fd >= 0)
-      available = 1;
-    if (fd >= 0)
-      close(fd);
-    if (available < 0)
-      return 1;
-  }
-  return available;
-}
-
 /* above gives an fd at or above limit for fd: fd itself, or a
  * close-on-exec copy recorded in copies. */
 static int above(int fd, int limit, int *copies, int *ncopies) {
@@ -566,8 +537,12 @@ static char *child_stack(void) {
   return stack;
 }
 
+/* The pidfd is the engine's reason to be: where the process has none
+ * (before Linux 5.3, or under valgrind, which knows no pidfd_open and
+ * turns CLONE_VM|CLONE_VFORK into a fork) it is not used. */
 int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
-                               const uvexec__spawn_plan_t *plan) {
+                               const uvexec__spawn_plan_t *plan,
+                               int *pidfd_out) {
   const uvexec__setup_t *s = &cmd->setup;
   int nfds = (int)(3 + plan->extra_count), i;
   int *src = NULL, *copies = NULL, ncopies = 0;
@@ -578,7 +553,8 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   child_t c;
   long pid;
 
-  if (!uvexec__engine_clone_available())
+  *pidfd_out = -1;
+  if (!uvexec__have_pidfd())
     return UV_ENOSYS;
   if (s->cgroup != NULL && (clone3_missing || !HAVE_TRAMPOLINE)) {
     uvexec__set_error(cmd,
@@ -746,14 +722,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   }
 
   cmd->pid = (int)pid;
-  pidfd = uvexec__fd_move_high(pidfd);
-  err = uvexec__reap_watch(cmd, pidfd);
-  if (err != 0) {
-    (void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-    uvexec__pidfd_wait_exit(pidfd);
-    close(pidfd);
-    cmd->pid = 0;
-  }
+  *pidfd_out = uvexec__fd_move_high(pidfd);
 
 out:
   if (cgroup_fd >= 0)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The uv_spawn engine: libuv forks, execs and reaps the child, and calls
- * back with its exit. It is the engine where the process has no pidfd
- * (and so no clone engine): old kernels, valgrind. */
+ * back with its exit, which this part reports. It is the engine where the
+ * process has no pidfd (and so no clone engine): old kernels, valgrind. */
 #include <elf.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -10,19 +10,17 @@
 
 #include "internal.h"
 
-static void on_process_closed(uv_handle_t *handle) {
-  uvexec__handle_closed(handle->data);
-}
-
 static void on_process_exit(uv_process_t *process, int64_t exit_status,
                             int term_signal) {
   uvexec_cmd_t *cmd = process->data;
+  uvexec__event_t ev = {UVEXEC__EV_EXITED, 0, 0, 0, NULL};
 
   /* The exit was seen and libuv has reaped the child: only now may the
    * handle close without leaving a zombie behind. */
-  uvexec__close_handle(cmd, (uv_handle_t *)process, on_process_closed);
-  uvexec__reap_release(cmd);
-  uvexec__on_exit(cmd, exit_status, term_signal);
+  uvexec__engine_uv_close(cmd);
+  ev.exit_status = exit_status;
+  ev.term_signal = term_signal;
+  uvexec__lifecycle_event(cmd, &ev);
 }
 
 /* The ELF machine this library was built for: a program for another
@@ -99,10 +97,14 @@ static int runnable_format(const char *file, const char *dir) {
   return n > 0 && elf_loadable(head, (size_t)n);
 }
 
-/* A child reaped by someone else never reaches libuv's exit callback;
- * its handle is closed here instead (there is no zombie to leave). */
-void uvexec__engine_uv_forget(uvexec_cmd_t *cmd) {
-  uvexec__close_handle(cmd, (uv_handle_t *)&cmd->process, on_process_closed);
+/* A child reaped by someone else, or through its pidfd, never reaches
+ * libuv's exit callback; its handle is closed here instead (there is no
+ * zombie to leave). */
+void uvexec__engine_uv_close(uvexec_cmd_t *cmd) {
+  if (cmd->process_open) {
+    uvexec__handle_close((uv_handle_t *)&cmd->process);
+    cmd->process_open = 0;
+  }
 }
 
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
@@ -173,17 +175,15 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
 
   err = uv_spawn(cmd->loop, &cmd->process, &options);
   free(stdio);
-  cmd->process.data = cmd;
-  uvexec__handle_opened(cmd);
+  uvexec__handle_open(cmd, (uv_handle_t *)&cmd->process);
+  cmd->process_open = 1;
   if (err != 0) {
     /* libuv initialized the handle even though no child runs: it must be
      * closed all the same. */
-    uv_close((uv_handle_t *)&cmd->process, on_process_closed);
+    uvexec__engine_uv_close(cmd);
     return err;
   }
   cmd->pid = cmd->process.pid;
-  /* libuv reaps the child; a pidfd lets uvexec signal only this child and
-   * notice a foreign reaper, which libuv would wait for forever. */
   cmd->engine_reaps_uv = 1;
-  return uvexec__reap_adopt(cmd);
+  return 0;
 }

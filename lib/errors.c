@@ -178,3 +178,8 @@ void uvexec__set_exit_error(uvexec_cmd_t *cmd) {
     uvexec__set_error(cmd, "exit status %d", cmd->exit_code);
   }
 }
+
+int uvexec__already_started(uvexec_cmd_t *cmd) {
+  uvexec__set_error(cmd, "exec: already started");
+  return UV_EALREADY;
+}

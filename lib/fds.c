@@ -50,3 +50,10 @@ int uvexec__fd_dup_high(int fd) {
   /* No room up there: anywhere above the standard fds. */
   return copy >= 0 ? copy : dup_from(fd, 3);
 }
+
+void uvexec__close_fd(int *fd) {
+  if (*fd >= 0) {
+    close(*fd);
+    *fd = -1;
+  }
+}

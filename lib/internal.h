@@ -1,11 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /* Private declarations shared by the files of lib/. Nothing here is part
- * of the API: names are uvexec__*, and the cmd's layout may change. */
+ * of the API: names are uvexec__*, and the cmd's layout may change.
+ *
+ * The files stand in layers, each calling only those below it, except
+ * for the lifecycle, which the parts report to (see lifecycle.c):
+ *
+ *   facade, pipelines, groups   sync.c pipeline.c group.c exec.c
+ *   the lifecycle               lifecycle.c: state, done, stop, release
+ *   the parts of a run          read.c (+ lines.c) write.c reap.c timers.c
+ *                               pty.c engine_uv.c engine_clone.c
+ *   a start's preparation       spawn.c stdio.c
+ *   configuration and results   cmd.c setup.c env.c lookpath.c
+ *   leaves                      handles.c pidfd.c fds.c buffer.c unmap.c
+ *                               errors.c version.c
+ *
+ * A part owns its resources and reports what happened to the lifecycle
+ * through uvexec__lifecycle_event(); it never calls another part. */
 #ifndef UVEXEC_INTERNAL_H
 #define UVEXEC_INTERNAL_H
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "uvexec.h"
@@ -57,6 +75,61 @@ int uvexec__fd_move_high(int fd);
 /* uvexec__fd_dup_high answers a close-on-exec copy of fd, up the table
  * where there is room (else above fd 2), or -1 with errno set. */
 int uvexec__fd_dup_high(int fd);
+/* uvexec__close_fd closes *fd unless it is -1, and makes it -1. */
+void uvexec__close_fd(int *fd);
+
+/* ---- handles (handles.c) ------------------------------------------------ */
+
+/* A cmd's libuv handles: how many are open, and those someone else closed
+ * (a uv_walk() shutdown) that libuv is not done with yet. */
+typedef struct {
+  unsigned open; /* handles not yet through their close callback */
+  uv_handle_t *foreign[16];
+  unsigned nforeign;
+  uv_timer_t sweeper; /* waits for the foreign closes, when it must */
+  int sweeping;
+  void (*all_closed)(uvexec_cmd_t *cmd); /* NULL: nobody waits */
+} uvexec__handles_t;
+
+/* uvexec__handle_open counts handle, just initialized on the cmd's loop,
+ * among cmd's handles, and points its data at cmd. */
+void uvexec__handle_open(uvexec_cmd_t *cmd, uv_handle_t *handle);
+/* uvexec__handle_close closes one of a cmd's handles (its data is the
+ * cmd), or, when someone else closed it already, takes note so that the
+ * count waits until libuv is done with it. Every handle of a cmd is
+ * closed through here. */
+void uvexec__handle_close(uv_handle_t *handle);
+/* uvexec__handle_usable tells whether a handle of cmd may be started:
+ * not closed by someone else. */
+static inline int uvexec__handle_usable(const void *handle) {
+  return !uv_is_closing((const uv_handle_t *)handle);
+}
+/* uvexec__handles_when_closed calls cb(cmd) once every handle of cmd is
+ * through its close callback: at once when none is open. */
+void uvexec__handles_when_closed(uvexec_cmd_t *cmd,
+                                 void (*cb)(uvexec_cmd_t *cmd));
+/* uvexec__poll_watch makes poll a watcher of fd on cmd's loop, counted
+ * among cmd's handles (not started). */
+int uvexec__poll_watch(uvexec_cmd_t *cmd, uv_poll_t *poll, int fd);
+/* uvexec__poll_close closes the watcher, if *polling (libuv takes the fd
+ * out of epoll at once), then the fd, if open. */
+void uvexec__poll_close(uv_poll_t *poll, int *polling, int *fd);
+
+/* ---- pidfds (pidfd.c) --------------------------------------------------- */
+
+/* uvexec__have_pidfd tells whether this process can have pidfds (Linux
+ * 5.3 and later, not under valgrind). */
+int uvexec__have_pidfd(void);
+int uvexec__pidfd_open(pid_t pid);
+/* uvexec__pidfd_waitid is waitid(P_PIDFD) with the child's resource
+ * usage; 0 or -errno. */
+int uvexec__pidfd_waitid(int pidfd, siginfo_t *info, int options,
+                         struct rusage *usage);
+/* uvexec__pidfd_wait_exit blocks until the process of pidfd has exited,
+ * and reaps it. */
+void uvexec__pidfd_wait_exit(int pidfd);
+/* uvexec__pidfd_signal is pidfd_send_signal(); 0 or -errno. */
+int uvexec__pidfd_signal(int pidfd, int signum, unsigned flags);
 
 /* ---- child stdio ---------------------------------------------------------- */
 
@@ -110,6 +183,7 @@ typedef struct {
   size_t sent;
   uvexec_drain_cb drain_cb;
   int error; /* UV_EPIPE once the child stopped reading, ... */
+  int line_started; /* terminals: bytes typed since a newline or VEOF */
   int fd;    /* parent's end, -1 when closed */
   uv_poll_t poll;
   int polling;
@@ -125,9 +199,9 @@ typedef struct {
   int on;              /* uvexec_cmd_set_pty was called */
   unsigned short rows; /* the size the terminal starts with */
   unsigned short cols;
-  char path[64];     /* the slave's path, "/dev/pts/N", once opened */
-  int line_started;  /* bytes typed since the last newline or VEOF */
+  char path[64]; /* the slave's path, "/dev/pts/N", once opened */
 } uvexec__pty_t;
+
 /* ---- child setup (setup.c, engine_clone.c) ----------------------------- */
 
 /* One resource limit. soft and hard come first and in this order: they
@@ -155,6 +229,15 @@ typedef struct {
   int keep_fds;  /* uvexec_cmd_set_close_fds(cmd, 0) */
 } uvexec__setup_t;
 
+/* ---- the run's timers (timers.c) --------------------------------------- */
+
+typedef struct {
+  uv_timer_t timeout; /* the timeout */
+  int timeout_open;
+  uv_timer_t delay; /* the wait delay, after a stop or the exit */
+  int delay_open;
+} uvexec__timers_t;
+
 /* ---- the command ------------------------------------------------------- */
 
 /* Every message a cmd was given, newest first, kept until the cmd is
@@ -170,10 +253,12 @@ typedef struct {
 } uvexec__env_entry_t;
 
 struct uvexec_cmd_s {
+  /* Where the cmd is in its life: changed by lifecycle.c alone. */
   uvexec__state_t state;
+  int freed; /* uvexec_cmd_free was called */
   void *data; /* the caller's */
 
-  /* Configuration: owned copies. */
+  /* Configuration (cmd.c, setup.c, env.c, pty.c): owned copies. */
   char **argv; /* NULL-terminated */
   char *dir;
   int env_cleared;
@@ -192,63 +277,49 @@ struct uvexec_cmd_s {
   int cancel_signal;
   size_t output_limit;
   uvexec_engine_t engine;
+  uvexec__setup_t setup;
 
-  uvexec__writer_t in;
-  uvexec__reader_t out[2]; /* [0] stdout, [1] stderr */
-
-  /* The run. */
+  /* The run, as the lifecycle decides it (lifecycle.c). */
   uv_loop_t *loop;
   uvexec_done_cb done_cb;
-  char *path; /* resolved program path, owned */
-  int pid;
-  int exited;     /* the exit was seen: the pid is no longer ours */
+  char *path; /* resolved program path, owned (lookpath.c) */
+  int pid;    /* set by the engine that started the child */
+  int exited; /* the exit was seen: the pid is no longer ours */
   int exit_code;
   int term_signal;
   int stop_reason; /* 0, UV_ETIMEDOUT, UV_ECANCELED, UV_ENOBUFS */
   int status;      /* what the done callback was given */
   int waitdelay_expired;
-  int io_error;     /* a read or write failure other than EPIPE */
-  int wait_error;   /* the exit status could not be had (UV_ECHILD) */
-  int freed;        /* uvexec_cmd_free was called */
-  unsigned handles; /* handles not yet through their close callback */
-  /* Handles someone else closed (cmd.c): counted in handles until libuv
-   * is done with them, which the sweeper waits for when it must. */
-  uv_handle_t *foreign[10];
-  unsigned nforeign;
-  uv_timer_t sweeper;
-  int sweeping;
+  int io_error;    /* a read failure or lost output */
+  int write_error; /* writing stdin failed */
+  int wait_error;  /* the exit status could not be had (UV_ECHILD) */
+  int have_rusage;
+  uvexec_rusage_t rusage;
   char *error;      /* the last message, in messages; NULL: none now */
   uvexec__message_t *messages; /* owned */
+  uvexec__handles_t handles;   /* handles.c */
 
-  /* Engines. */
-  uv_process_t process; /* UVEXEC_ENGINE_UV */
+  /* The parts of a run, each owned by its file. */
+  uvexec__writer_t in;     /* write.c */
+  uvexec__reader_t out[2]; /* read.c: [0] stdout, [1] stderr */
+  uvexec__pty_t pty;       /* pty.c */
+  uvexec__timers_t timers; /* timers.c */
+  /* The uv engine (engine_uv.c). */
+  uv_process_t process;
+  int process_open;    /* the handle is open: libuv reaps the child */
+  int engine_reaps_uv; /* the uv engine: libuv reaps too */
   /* The child's pidfd (reap.c), on every engine where the kernel has
    * them: how the exit is seen and how signals reach only our child. */
   int pidfd;
   uv_poll_t pidfd_poll;
   int pidfd_polling;
-  int engine_reaps_uv; /* the uv engine: libuv reaps too */
   uv_timer_t lost_timer; /* reports a child reaped before it was watched */
   int lost_timer_open;
-  int have_rusage;
-  uvexec_rusage_t rusage;
 
-  /* Terminals (pty.c). */
-  uvexec__pty_t pty;
-
-  /* Process control (control.c). */
-  uv_timer_t timeout_timer; /* the timeout */
-  int timeout_timer_open;
-  uv_timer_t delay_timer; /* the wait delay, after a stop or the exit */
-  int delay_timer_open;
-
-  /* Groups (group.c), which drive the cmd through its public interface
-   * only; the cmd's own code never reads this. */
+  /* Groups (group.c) and pipelines (pipeline.c), which drive the cmd
+   * through its interface; the cmd's own code never reads these. */
   void *group_node; /* the group entry of this cmd; NULL otherwise */
-  /* Pipelines (pipeline.c). The cmd code never reads this. */
-  void *pipeline; /* the pipeline that owns this cmd; NULL otherwise */
-  /* Child setup (setup.c). */
-  uvexec__setup_t setup;
+  void *pipeline;   /* the pipeline that owns this cmd; NULL otherwise */
 };
 
 /* UVEXEC__GUARD_CONFIG begins every setter of a cmd: a NULL cmd is
@@ -268,7 +339,54 @@ static inline int uvexec__leads_group(const uvexec_cmd_t *cmd) {
          cmd->pty.on;
 }
 
-/* errors.c */
+/* ---- the lifecycle (lifecycle.c) ---------------------------------------- */
+
+/* What a part reports. */
+typedef enum {
+  /* These may end the run, and with it call the done callback, which may
+   * free the cmd: a part reports them last, and touches the cmd no more. */
+  UVEXEC__EV_EXITED,     /* the child was reaped: exit_status, term_signal,
+                            rusage (NULL: not measured) */
+  UVEXEC__EV_LOST,       /* someone else reaped the child */
+  UVEXEC__EV_EOF,        /* a stream uvexec reads ended by itself (err: a
+                            read error, or 0); its callbacks had their end */
+  UVEXEC__EV_DELAY_OVER, /* the wait delay ran out */
+  /* These never call into the application: the part may go on. */
+  UVEXEC__EV_IO_ERROR,     /* output was lost (err); the stream goes on */
+  UVEXEC__EV_LIMIT,        /* a capture passed the output limit */
+  UVEXEC__EV_WRITE_FAILED, /* writing the child's stdin failed (err) */
+  UVEXEC__EV_TIMEOUT       /* the timeout ran out */
+} uvexec__event_type_t;
+
+typedef struct {
+  uvexec__event_type_t type;
+  int err;
+  int64_t exit_status;
+  int term_signal;
+  const uvexec_rusage_t *rusage;
+} uvexec__event_t;
+
+/* uvexec__lifecycle_event is the one entry through which the parts of a
+ * run report what happened. */
+void uvexec__lifecycle_event(uvexec_cmd_t *cmd, const uvexec__event_t *ev);
+
+/* uvexec__report reports an event that carries at most an error. */
+static inline void uvexec__report(uvexec_cmd_t *cmd,
+                                  uvexec__event_type_t type, int err) {
+  uvexec__event_t ev = {type, err, 0, 0, NULL};
+
+  uvexec__lifecycle_event(cmd, &ev);
+}
+
+/* uvexec__lifecycle_stop cuts the run short for reason, sending signum
+ * first (0: nothing, for a child the caller has signalled already, as a
+ * pipeline does for its group). It never calls into the application:
+ * whatever must follow goes through the loop, so it is safe from inside
+ * any callback. */
+void uvexec__lifecycle_stop(uvexec_cmd_t *cmd, int reason, int signum);
+
+/* ---- errors.c ----------------------------------------------------------- */
+
 int uvexec__set_error(uvexec_cmd_t *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void uvexec__clear_error(uvexec_cmd_t *cmd);
@@ -277,9 +395,10 @@ void uvexec__set_start_error(uvexec_cmd_t *cmd, int err, const char *op,
                              const char *file);
 void uvexec__set_exit_error(uvexec_cmd_t *cmd);
 const char *uvexec__signal_text(int signum);
-
-/* spawn.c: the answer to a second start, with Go's words. */
+/* The answer to a second start, with Go's words. */
 int uvexec__already_started(uvexec_cmd_t *cmd);
+
+/* ---- the synchronous facade (sync.c) ------------------------------------ */
 
 /* uvexec__run_private runs start(what, loop) on a loop of its own, and
  * the loop until everything started is closed, then closes the loop: the
@@ -295,52 +414,30 @@ int uvexec__run_private(int (*start)(void *what, uv_loop_t *loop),
 int uvexec__capture_stdout(uvexec_cmd_t *cmd);
 void uvexec__keep_stderr(uvexec_cmd_t *cmd);
 
-/* cmd.c */
+/* ---- configuration (cmd.c, setup.c, env.c, lookpath.c) ------------------ */
+
 int uvexec__check_config(const uvexec_cmd_t *cmd);
-/* Counts a handle uvexec_cmd_free must wait for, and its release. */
-void uvexec__handle_opened(uvexec_cmd_t *cmd);
-void uvexec__handle_closed(uvexec_cmd_t *cmd);
-/* uvexec__close_handle closes one of cmd's handles with cb, or, when
- * someone else closed it already (a uv_walk() over the loop), takes note
- * so that cmd's memory waits until libuv is done with it. Every handle of
- * a cmd is closed through here. */
-void uvexec__close_handle(uvexec_cmd_t *cmd, uv_handle_t *handle,
-                          uv_close_cb cb);
-/* uvexec__handle_usable tells whether a handle of cmd may be started:
- * not closed by someone else. */
-static inline int uvexec__handle_usable(const void *handle) {
-  return !uv_is_closing((const uv_handle_t *)handle);
-}
+/* uvexec__cmd_release frees cmd and everything it owns; its handles must
+ * all be closed. */
+void uvexec__cmd_release(uvexec_cmd_t *cmd);
+
+/* setup.c: whether cmd asks for what only the clone engine can do (the
+ * uid and gid, which libuv can do too, are not counted), and the release
+ * of what the setters keep. */
+int uvexec__setup_needs_clone(const uvexec_cmd_t *cmd);
+void uvexec__setup_release(uvexec_cmd_t *cmd);
 
 /* env.c: the child's environment as a NULL-terminated "K=V" array
  * (malloc'd as a whole, one free), and the PATH it holds. */
 int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp);
 const char *uvexec__env_lookup(char *const *envp, const char *name);
 
-/* stdio.c: the pipes, and writing the child's stdin. */
-int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3], int owned[3]);
-int uvexec__stdio_start(uvexec_cmd_t *cmd);
-void uvexec__stdio_abort(uvexec_cmd_t *cmd);
-void uvexec__poll_stop(uv_poll_t *poll, int *polling, int *fd);
-/* uvexec__close_fd closes *fd unless it is -1, and makes it -1. */
-void uvexec__close_fd(int *fd);
-/* uvexec__poll_watch makes poll a watcher of fd on cmd's loop, counted
- * among cmd's handles (not started). */
-int uvexec__poll_watch(uvexec_cmd_t *cmd, uv_poll_t *poll, int fd);
-void uvexec__writer_shutdown(uvexec_cmd_t *cmd);
+/* lookpath.c */
+int uvexec__resolve(uvexec_cmd_t *cmd, const char *pathenv);
 
-/* read.c: reading the child's stdout and stderr. */
-int uvexec__reader_start(uvexec_cmd_t *cmd, uvexec__reader_t *r);
-void uvexec__reader_abandon(uvexec__reader_t *r);
-int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r);
-int uvexec__readers_open(const uvexec_cmd_t *cmd);
+/* ---- a start's preparation (spawn.c, stdio.c) --------------------------- */
 
-/* lines.c */
-void uvexec__lines_feed(uvexec_cmd_t *cmd, uvexec__reader_t *r,
-                        const char *data, size_t len);
-void uvexec__lines_flush(uvexec_cmd_t *cmd, uvexec__reader_t *r);
-
-/* spawn.c: the common part of a start, and what engines report back. */
+/* What an engine is asked to start. */
 typedef struct {
   const char *file; /* resolved path */
   char **argv;
@@ -359,60 +456,84 @@ typedef struct {
 /* The child's fd is the terminal of uvexec__spawn_plan_t.tty. */
 #define UVEXEC__FD_TTY (-2)
 
+/* uvexec__preflight does the checks of a start that create nothing: the
+ * child's environment, the program looked up in the PATH it holds, the
+ * directory. On failure the cmd's error names the file, and *envp is
+ * NULL; on success *envp is the environment to spawn with (one free). */
 int uvexec__preflight(uvexec_cmd_t *cmd, char ***envp);
+/* uvexec__choose_engine settles which engine starts cmd. */
+uvexec_engine_t uvexec__choose_engine(const uvexec_cmd_t *cmd);
 int uvexec__engine_can_group(const uvexec_cmd_t *cmd);
-void uvexec__on_exit(uvexec_cmd_t *cmd, int64_t exit_status,
-                     int term_signal);
-void uvexec__maybe_done(uvexec_cmd_t *cmd);
-int uvexec__signal_child(uvexec_cmd_t *cmd, int signum);
+
+/* stdio.c: the pipes of a start. child_fds are the child's 0, 1 and 2
+ * (an fd, -1 for /dev/null, or UVEXEC__FD_TTY), owned[i] says the parent
+ * must close child_fds[i] once the child has its copy; the parent's ends
+ * go to the reader and the writer. Streams a terminal took already are
+ * left as they are. */
+int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3], int owned[3]);
+/* uvexec__stdio_abort closes the parent's ends of a start that failed. */
+void uvexec__stdio_abort(uvexec_cmd_t *cmd);
+
+/* ---- the parts of a run -------------------------------------------------- */
+
+/* read.c: reading the child's stdout and stderr. */
+int uvexec__reader_start(uvexec_cmd_t *cmd, uvexec__reader_t *r);
+/* uvexec__reader_abandon closes the stream without a word to anyone. */
+void uvexec__reader_abandon(uvexec__reader_t *r);
+/* uvexec__reader_end closes the stream, keeping what was read: the last
+ * partial line and the end-of-file call go to the callbacks. Non-zero
+ * when a callback freed cmd. */
+int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r);
+int uvexec__readers_open(const uvexec_cmd_t *cmd);
+/* lines.c, the reader's line callbacks. */
+void uvexec__lines_feed(uvexec_cmd_t *cmd, uvexec__reader_t *r,
+                        const char *data, size_t len);
+void uvexec__lines_flush(uvexec_cmd_t *cmd, uvexec__reader_t *r);
+
+/* write.c: writing the child's stdin. */
+void uvexec__writer_start(uvexec_cmd_t *cmd);
+void uvexec__writer_close(uvexec_cmd_t *cmd);
 
 /* reap.c: the child's exit and signals, through its pidfd. */
-int uvexec__pidfd_open(pid_t pid);
-/* Watches cmd->pid, just started by the uv engine (libuv reaps it too):
- * opens its pidfd, or carries on without one where none can be had. */
-int uvexec__reap_adopt(uvexec_cmd_t *cmd);
-/* Watches an already open pidfd (taken over), or with -1 reports on the
- * next turn that the child was reaped elsewhere. On failure it leaves
- * nothing set, and the pidfd is still the caller's to close. */
+/* uvexec__reap_watch watches an already open pidfd (taken over), or with
+ * -1 reports on the next turn that the child was reaped elsewhere. On
+ * failure it leaves nothing set, and the pidfd is still the caller's. */
 int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd);
-void uvexec__reap_release(uvexec_cmd_t *cmd);
-/* Blocks until the process of pidfd has exited, and reaps it. */
-void uvexec__pidfd_wait_exit(int pidfd);
-/* Kills the child and reaps it before returning: for uvexec_cmd_free. */
+/* uvexec__reap_adopt watches cmd->pid, just started by the uv engine
+ * (libuv reaps it too): opens its pidfd, or carries on without one where
+ * none can be had. */
+int uvexec__reap_adopt(uvexec_cmd_t *cmd);
+/* uvexec__reap_now kills the child and reaps it before returning, and
+ * closes the watch: for uvexec_cmd_free. */
 void uvexec__reap_now(uvexec_cmd_t *cmd);
+void uvexec__reap_close(uvexec_cmd_t *cmd);
 int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum);
 
-/* engine_uv.c */
-/* Closes the process handle of a child libuv will never see exit. */
-void uvexec__engine_uv_forget(uvexec_cmd_t *cmd);
+/* timers.c: the timeout and the wait delay. */
+int uvexec__timeout_start(uvexec_cmd_t *cmd);
+void uvexec__timeout_close(uvexec_cmd_t *cmd);
+/* uvexec__delay_start starts the wait delay unless it already runs; with
+ * cut, it also cuts a running delay short to ms. */
+void uvexec__delay_start(uvexec_cmd_t *cmd, uint64_t ms, int cut);
+void uvexec__timers_close(uvexec_cmd_t *cmd);
+
+/* pty.c: what a start asks of a terminal. */
+int uvexec__pty_check(uvexec_cmd_t *cmd);
+/* uvexec__pty_open opens the terminal: the master becomes stdout's
+ * reader, a copy of it stdin's writer, and the child's fds 0 and 1 the
+ * slave (UVEXEC__FD_TTY). What it opened goes with uvexec__stdio_abort
+ * on failure. */
+int uvexec__pty_open(uvexec_cmd_t *cmd, int child_fds[3]);
+
+/* engine_uv.c: starts the child through uv_spawn; libuv reaps it. */
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
                             const uvexec__spawn_plan_t *plan);
+/* uvexec__engine_uv_close closes the process handle, once the exit was
+ * seen (by libuv or through the pidfd) or the child was reaped. */
+void uvexec__engine_uv_close(uvexec_cmd_t *cmd);
 
-/* setup.c: whether cmd asks for what only the clone engine can do (the
- * uid and gid, which libuv can do too, are not counted), and the release
- * of what the setters keep. */
-int uvexec__setup_needs_clone(const uvexec_cmd_t *cmd);
-void uvexec__setup_release(uvexec_cmd_t *cmd);
-
-/* engine_clone.c */
-int uvexec__engine_clone_available(void);
+/* engine_clone.c: starts the child with clone3; *pidfd is its pidfd. */
 int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
-                               const uvexec__spawn_plan_t *plan);
-
-/* control.c */
-int uvexec__control_start(uvexec_cmd_t *cmd);
-int uvexec__control_on_exit(uvexec_cmd_t *cmd);
-void uvexec__control_stop(uvexec_cmd_t *cmd, int reason);
-void uvexec__control_stop_with(uvexec_cmd_t *cmd, int reason, int signum);
-void uvexec__control_close(uvexec_cmd_t *cmd);
-
-/* pty.c: what the rest of lib/ asks of a terminal. */
-int uvexec__pty_check(uvexec_cmd_t *cmd);
-int uvexec__pty_prepare(uvexec_cmd_t *cmd, int child_fds[3]);
-void uvexec__pty_typed(uvexec_cmd_t *cmd, const void *data, size_t len);
-int uvexec__pty_queue_eof(uvexec_cmd_t *cmd);
-
-/* lookpath.c */
-int uvexec__resolve(uvexec_cmd_t *cmd, const char *pathenv);
+                               const uvexec__spawn_plan_t *plan, int *pidfd);
 
 #endif /* UVEXEC_INTERNAL_H */

@@ -13,7 +13,7 @@
  * bufio.ScanLines has it: a program that writes "\r\n", and every program
  * on a terminal, gives the same lines as one that writes "\n". A '\r'
  * anywhere else stays. When memory runs out for a pending line, the line
- * is lost and the cmd's done status says so (UV_ENOMEM); the stream goes
+ * is lost and reported (the done status says UV_ENOMEM); the stream goes
  * on. */
 #include <string.h>
 
@@ -30,11 +30,10 @@ static int emit(uvexec_cmd_t *cmd, uvexec__reader_t *r, const char *line,
   return cmd->freed || r->eof;
 }
 
-/* lost records a line dropped for want of memory. */
+/* lost reports a line dropped for want of memory. */
 static void lost(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
   r->line.len = 0;
-  if (cmd->io_error == 0)
-    cmd->io_error = UV_ENOMEM;
+  uvexec__report(cmd, UVEXEC__EV_IO_ERROR, UV_ENOMEM);
 }
 
 /* finish hands out the pending line completed by len more bytes at data

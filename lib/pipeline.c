@@ -338,7 +338,7 @@ int uvexec_pipeline_set_new_session(uvexec_pipeline_t *p, int on) {
  * already reached the member, its stop sends nothing more (a SIGTERM
  * handler would see two). */
 static void stop_member(uvexec_cmd_t *cmd, int reason, int signalled) {
-  uvexec__control_stop_with(cmd, reason, signalled ? 0 : cmd->cancel_signal);
+  uvexec__lifecycle_stop(cmd, reason, signalled ? 0 : cmd->cancel_signal);
 }
 
 /* stop cuts the whole run short: one signal for the group, or each

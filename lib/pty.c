@@ -9,17 +9,13 @@
  * holds a slave fd: when the child and whatever it left behind have
  * closed theirs, the master reads EIO, which on Linux is the end of a
  * terminal's output (the bytes written before are all read first), and
- * stdio.c takes it for end of file.
+ * the reader (read.c) takes it for end of file.
  *
  * The master is the stdout reader's fd; the stdin writer gets a copy of
  * it, since two uv_poll_t cannot watch one fd. Both are closed by the
- * stream code as pipes are, so the terminal lives exactly as long as
- * uvexec reads it, and a failed start closes both with the pipes.
- *
- * A terminal cannot be half-closed, so "closing stdin" types the VEOF
- * character: at the start of a line it ends the reader's input; in the
- * middle of one it only hands over the line typed so far, so then it is
- * typed twice. */
+ * reader and the writer as pipes are, so the terminal lives exactly as
+ * long as uvexec reads it, and a failed start closes both with the pipes
+ * (stdio.c). How end of file is typed is the writer's (write.c). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* ptsname_r */
 #endif
@@ -127,12 +123,8 @@ int uvexec__pty_check(uvexec_cmd_t *cmd) {
   return 0;
 }
 
-/* uvexec__pty_prepare opens the terminal: the master becomes stdout's
- * reader, a copy of it stdin's writer, and the child's fds 0 and 1 (and 2
- * when stderr shows on the terminal, which stdio.c's merge does) the
- * slave, opened by the child. What it opened is closed with the streams
- * by uvexec__stdio_abort on failure. */
-int uvexec__pty_prepare(uvexec_cmd_t *cmd, int child_fds[3]) {
+/* uvexec__pty_open opens the terminal before the child runs. */
+int uvexec__pty_open(uvexec_cmd_t *cmd, int child_fds[3]) {
   struct termios t;
   int master, err;
 
@@ -158,50 +150,9 @@ int uvexec__pty_prepare(uvexec_cmd_t *cmd, int child_fds[3]) {
   cmd->in.fd = uvexec__fd_dup_high(master);
   if (cmd->in.fd < 0)
     return -errno;
-
-  /* uvexec_cmd_set_stdin's bytes are typed, then end of file. */
-  if (cmd->in.close_requested && !cmd->in.streaming) {
-    uvexec__pty_typed(cmd, cmd->in.queue.base, cmd->in.queue.len);
-    err = uvexec__pty_queue_eof(cmd);
-    if (err != 0)
-      return err;
-  }
   child_fds[0] = UVEXEC__FD_TTY;
   child_fds[1] = UVEXEC__FD_TTY;
   return 0;
-}
-
-/* uvexec__pty_typed notes whether the bytes just queued for the terminal
- * leave a line begun. */
-void uvexec__pty_typed(uvexec_cmd_t *cmd, const void *data, size_t len) {
-  unsigned char last;
-
-  if (!cmd->pty.on || len == 0)
-    return;
-  last = ((const unsigned char *)data)[len - 1];
-  cmd->pty.line_started = last != '\n' && last != '\r';
-}
-
-/* uvexec__pty_queue_eof queues the terminal's VEOF character: once at the
- * start of a line, twice after a line begun (the first hands the line
- * over without a newline, the second is the end of file). The character
- * is the one the terminal has now, ^D by default. */
-int uvexec__pty_queue_eof(uvexec_cmd_t *cmd) {
-  struct termios t;
-  char eof[2];
-  size_t n = 1;
-  int err;
-
-  eof[0] = CONTROL('D');
-  if (cmd->in.fd >= 0 && tcgetattr(cmd->in.fd, &t) == 0 &&
-      t.c_cc[VEOF] != _POSIX_VDISABLE)
-    eof[0] = (char)t.c_cc[VEOF];
-  if (cmd->pty.line_started)
-    eof[n++] = eof[0];
-  err = uvexec__buf_append(&cmd->in.queue, eof, n);
-  if (err == 0)
-    cmd->pty.line_started = 0;
-  return err;
 }
 
 int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols) {

@@ -236,7 +236,7 @@ int uvexec__readers_open(const uvexec_cmd_t *cmd) {
 }
 
 void uvexec__reader_abandon(uvexec__reader_t *r) {
-  uvexec__poll_stop(&r->poll, &r->polling, &r->fd);
+  uvexec__poll_close(&r->poll, &r->polling, &r->fd);
   detach(r);
   r->eof = 1;
 }
@@ -282,13 +282,15 @@ int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
   return 0;
 }
 
-static void reader_eof(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
+/* reader_eof ends the stream at its end of file (err 0) or at a read
+ * error, and reports it: the last thing done with cmd. */
+static void reader_eof(uvexec_cmd_t *cmd, uvexec__reader_t *r, int err) {
   if (!uvexec__reader_end(cmd, r))
-    uvexec__maybe_done(cmd);
+    uvexec__report(cmd, UVEXEC__EV_EOF, err);
 }
 
 /* room_for_limit tells how many of n new bytes the output limit lets a
- * captured stream keep, and stops the child when the limit is passed. */
+ * captured stream keep, and reports when the limit is passed. */
 static size_t room_for_limit(uvexec_cmd_t *cmd, uvexec__reader_t *r,
                              size_t n) {
   size_t room;
@@ -297,7 +299,7 @@ static size_t room_for_limit(uvexec_cmd_t *cmd, uvexec__reader_t *r,
     return n;
   room = cmd->output_limit > r->buf.len ? cmd->output_limit - r->buf.len : 0;
   r->capture_full = 1;
-  uvexec__control_stop(cmd, UV_ENOBUFS);
+  uvexec__report(cmd, UVEXEC__EV_LIMIT, 0);
   return room;
 }
 
@@ -381,8 +383,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         want = QUANTUM; /* faulted in and filled while in the cache */
       into = uvexec__buf_reserve(&r->buf, want, &room);
       if (into == NULL) {
-        cmd->io_error = UV_ENOMEM;
-        reader_eof(cmd, r);
+        reader_eof(cmd, r, UV_ENOMEM);
         return;
       }
       prefault(r, want);
@@ -400,9 +401,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     if (n <= 0) {
       /* Terminals: a master reads EIO once every slave fd is closed and
        * its bytes are all read; that is its end of file. */
-      if (n < 0 && !(r->tty && errno == EIO))
-        cmd->io_error = -errno;
-      reader_eof(cmd, r);
+      reader_eof(cmd, r, n < 0 && !(r->tty && errno == EIO) ? -errno : 0);
       return;
     }
     spent += (size_t)n;
@@ -417,8 +416,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         uvexec__buf_commit(&r->buf, keep);
         into = r->buf.base + r->buf.len - keep;
       } else if (keep > 0 && uvexec__buf_append(&r->buf, into, keep) != 0) {
-        cmd->io_error = UV_ENOMEM;
-        reader_eof(cmd, r);
+        reader_eof(cmd, r, UV_ENOMEM);
         return;
       }
     }

@@ -1,110 +1,47 @@
 /* SPDX-License-Identifier: MIT */
-/* Learning of a child's exit through its pidfd, and signalling it.
+/* The child's exit and its signals, through its pidfd.
  *
- * A pidfd names one process for as long as the fd is open, however the
- * pid is recycled, so everything here goes through it: the exit is seen
- * when the pidfd becomes readable, the child is reaped with
- * waitid(P_PIDFD) (never wait4(pid), which could reap another child of
- * ours that was given a recycled pid), and signals are sent with
- * pidfd_send_signal(), which answers ESRCH for a process that is gone
- * instead of reaching whoever has its pid now.
+ * A pidfd names one process for as long as the fd is open (pidfd.c), so
+ * everything here goes through it: the exit is seen when the pidfd
+ * becomes readable, the child is reaped with waitid(P_PIDFD) (never
+ * wait4(pid), which could reap another child of ours that was given a
+ * recycled pid), and signals are sent with pidfd_send_signal().
  *
  * Someone else may reap our child first: an application calling
  * waitpid(-1), or SIGCHLD set to SIG_IGN. Its status is lost then, and
- * the cmd ends with UVEXEC_ECHILD rather than waiting forever.
+ * this part reports the loss (UVEXEC__EV_LOST) rather than waiting
+ * forever.
  *
  * With the uv engine libuv reaps the child from its SIGCHLD handler, and
- * so may the pidfd's watcher, whichever runs first: libuv 1.44 never
- * notices a child that someone else reaped and would wait for it
- * forever, so when the pidfd reaps (or finds the child gone) the process
- * handle is closed instead. */
+ * so may the pidfd's watcher, whichever runs first; either reports the
+ * exit, and the lifecycle closes the other (libuv 1.44 never notices a
+ * child that someone else reaped and would wait for it forever). */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
 #ifndef PIDFD_SIGNAL_PROCESS_GROUP
 #define PIDFD_SIGNAL_PROCESS_GROUP (1u << 2) /* Linux 6.9 */
 #endif
 
-int uvexec__pidfd_open(pid_t pid) {
-  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-
-  return fd >= 0 ? fd : -errno;
-}
-
-/* waitid_pidfd is waitid(P_PIDFD) through the system call itself, whose
- * fifth argument gives the child's resource usage (glibc's waitid has
- * none). */
-static int waitid_pidfd(int pidfd, siginfo_t *info, int options,
-                        struct rusage *usage) {
-  int rc;
-
-  do
-    rc = (int)syscall(SYS_waitid, P_PIDFD, pidfd, info, options, usage);
-  while (rc < 0 && errno == EINTR);
-  return rc < 0 ? -errno : 0;
-}
-
-/* uvexec__pidfd_wait_exit blocks until the pidfd's process has exited
- * and reaps it. The pidfd may be non-blocking (uv_poll_init makes it so),
- * and waitid() then answers EAGAIN instead of waiting; the pidfd also
- * turns readable a moment before the process can be reaped (while its
- * other threads still exit), so poll and try until the reap succeeds or
- * there is nothing to reap. */
-void uvexec__pidfd_wait_exit(int pidfd) {
-  struct pollfd pfd;
-  siginfo_t info;
-  int err;
-
-  for (;;) {
-    memset(&info, 0, sizeof(info));
-    err = waitid_pidfd(pidfd, &info, WEXITED | WNOHANG, NULL);
-    if (err != 0 && err != -EAGAIN)
-      return; /* ECHILD: reaped elsewhere */
-    if (err == 0 && info.si_pid != 0)
-      return;
-    pfd.fd = pidfd;
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    (void)poll(&pfd, 1, 1);
-  }
-}
-
-static void on_reap_closed(uv_handle_t *handle) {
-  uvexec__handle_closed(handle->data);
-}
-
 static void stop_watch(uvexec_cmd_t *cmd) {
   if (cmd->pidfd_polling) {
-    uvexec__close_handle(cmd, (uv_handle_t *)&cmd->pidfd_poll,
-                         on_reap_closed);
+    uvexec__handle_close((uv_handle_t *)&cmd->pidfd_poll);
     cmd->pidfd_polling = 0;
   }
 }
 
-static void close_pidfd(uvexec_cmd_t *cmd) {
+void uvexec__reap_close(uvexec_cmd_t *cmd) {
   stop_watch(cmd);
-  if (cmd->pidfd >= 0) {
-    close(cmd->pidfd);
-    cmd->pidfd = -1;
+  uvexec__close_fd(&cmd->pidfd);
+  if (cmd->lost_timer_open) {
+    uvexec__handle_close((uv_handle_t *)&cmd->lost_timer);
+    cmd->lost_timer_open = 0;
   }
 }
 
@@ -114,15 +51,14 @@ static uint64_t usec(const struct timeval *tv) {
 
 /* lost reports a child someone else reaped. */
 static void lost(uvexec_cmd_t *cmd) {
-  if (cmd->engine_reaps_uv)
-    uvexec__engine_uv_forget(cmd);
-  close_pidfd(cmd);
-  cmd->wait_error = UVEXEC_ECHILD;
-  uvexec__on_exit(cmd, 0, 0);
+  uvexec__reap_close(cmd);
+  uvexec__report(cmd, UVEXEC__EV_LOST, UVEXEC_ECHILD);
 }
 
 static void on_pidfd(uv_poll_t *handle, int status, int events) {
   uvexec_cmd_t *cmd = handle->data;
+  uvexec__event_t ev = {UVEXEC__EV_EXITED, 0, 0, 0, NULL};
+  uvexec_rusage_t measured;
   struct rusage usage;
   siginfo_t info;
   int err;
@@ -130,7 +66,7 @@ static void on_pidfd(uv_poll_t *handle, int status, int events) {
   (void)status;
   (void)events;
   memset(&info, 0, sizeof(info));
-  err = waitid_pidfd(cmd->pidfd, &info, WEXITED | WNOHANG, &usage);
+  err = uvexec__pidfd_waitid(cmd->pidfd, &info, WEXITED | WNOHANG, &usage);
   if (err == -ECHILD) {
     lost(cmd);
     return;
@@ -138,31 +74,24 @@ static void on_pidfd(uv_poll_t *handle, int status, int events) {
   if (err != 0 || info.si_pid == 0)
     return; /* not yet reapable; the pidfd will report again */
 
-  close_pidfd(cmd);
-  if (cmd->engine_reaps_uv) {
-    /* Reaped here before libuv's SIGCHLD handler got to it: libuv would
-     * look for this child forever, so its handle goes. The status is the
-     * same either way; resource usage stays the pidfd engines' alone, so
-     * that the uv engine always answers the same. */
-    uvexec__engine_uv_forget(cmd);
-  } else {
-    cmd->have_rusage = 1;
-    cmd->rusage.user_usec = usec(&usage.ru_utime);
-    cmd->rusage.system_usec = usec(&usage.ru_stime);
-    cmd->rusage.maxrss_kib = (uint64_t)usage.ru_maxrss;
+  uvexec__reap_close(cmd);
+  /* With the uv engine the resource usage stays unmeasured, so that the
+   * uv engine always answers the same whoever reaped. */
+  if (!cmd->engine_reaps_uv) {
+    measured.user_usec = usec(&usage.ru_utime);
+    measured.system_usec = usec(&usage.ru_stime);
+    measured.maxrss_kib = (uint64_t)usage.ru_maxrss;
+    ev.rusage = &measured;
   }
   if (info.si_code == CLD_EXITED)
-    uvexec__on_exit(cmd, info.si_status, 0);
+    ev.exit_status = info.si_status;
   else
-    uvexec__on_exit(cmd, 0, info.si_status);
+    ev.term_signal = info.si_status;
+  uvexec__lifecycle_event(cmd, &ev);
 }
 
 static void on_lost_timer(uv_timer_t *timer) {
-  uvexec_cmd_t *cmd = timer->data;
-
-  uvexec__close_handle(cmd, (uv_handle_t *)timer, on_reap_closed);
-  cmd->lost_timer_open = 0;
-  lost(cmd);
+  lost(timer->data);
 }
 
 int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd) {
@@ -175,9 +104,8 @@ int uvexec__reap_watch(uvexec_cmd_t *cmd, int pidfd) {
     err = uv_timer_init(cmd->loop, &cmd->lost_timer);
     if (err != 0)
       return err;
-    cmd->lost_timer.data = cmd;
+    uvexec__handle_open(cmd, (uv_handle_t *)&cmd->lost_timer);
     cmd->lost_timer_open = 1;
-    uvexec__handle_opened(cmd);
     uv_timer_start(&cmd->lost_timer, on_lost_timer, 0, 0);
     return 0;
   }
@@ -206,8 +134,8 @@ int uvexec__reap_adopt(uvexec_cmd_t *cmd) {
   /* Reaped elsewhere and the pid given to a new process before the open:
    * that process is no child of ours. */
   memset(&info, 0, sizeof(info));
-  if (waitid_pidfd(pidfd, &info, WEXITED | WNOHANG | WNOWAIT, NULL) ==
-      -ECHILD) {
+  if (uvexec__pidfd_waitid(pidfd, &info, WEXITED | WNOHANG | WNOWAIT,
+                           NULL) == -ECHILD) {
     close(pidfd);
     return uvexec__reap_watch(cmd, -1);
   }
@@ -217,17 +145,10 @@ int uvexec__reap_adopt(uvexec_cmd_t *cmd) {
   return 0;
 }
 
-void uvexec__reap_release(uvexec_cmd_t *cmd) {
-  close_pidfd(cmd);
-}
-
 void uvexec__reap_now(uvexec_cmd_t *cmd) {
   if (cmd->lost_timer_open) {
     /* Reaped elsewhere already: only the report is left, and nobody
      * wants it now. */
-    uvexec__close_handle(cmd, (uv_handle_t *)&cmd->lost_timer,
-                         on_reap_closed);
-    cmd->lost_timer_open = 0;
   } else if (cmd->pidfd >= 0) {
     (void)uvexec__reap_signal(cmd, SIGKILL);
     uvexec__pidfd_wait_exit(cmd->pidfd);
@@ -238,14 +159,11 @@ void uvexec__reap_now(uvexec_cmd_t *cmd) {
     while (waitpid(cmd->pid, NULL, 0) < 0 && errno == EINTR)
       ;
   }
-  cmd->exited = 1;
-  close_pidfd(cmd);
-  if (cmd->engine_reaps_uv)
-    uvexec__engine_uv_forget(cmd);
+  uvexec__reap_close(cmd);
 }
 
 int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum) {
-  int group = uvexec__leads_group(cmd);
+  int group = uvexec__leads_group(cmd), err;
 
   if (cmd->pid <= 0 || cmd->exited)
     return UV_ESRCH;
@@ -256,18 +174,19 @@ int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum) {
       return 0;
     return cmd->engine_reaps_uv ? -errno : UV_ESRCH;
   }
-  if (syscall(SYS_pidfd_send_signal, cmd->pidfd, signum, NULL,
-              group ? PIDFD_SIGNAL_PROCESS_GROUP : 0) == 0)
-    return 0;
-  if (group && errno == EINVAL) {
+  err = uvexec__pidfd_signal(cmd->pidfd, signum,
+                             group ? PIDFD_SIGNAL_PROCESS_GROUP : 0);
+  if (err == UV_EINVAL && group) {
     /* A kernel before 6.9 cannot signal a group through a pidfd. The
      * leader was not reaped a moment ago (the pidfd would say ESRCH), so
      * its group id is still its own; only a foreign reaper acting in
      * between the two calls could make it stale. */
-    if (syscall(SYS_pidfd_send_signal, cmd->pidfd, 0, NULL, 0) != 0)
-      return -errno;
+    err = uvexec__pidfd_signal(cmd->pidfd, 0, 0);
+    if (err != 0)
+      return err;
     if (kill(-cmd->pid, signum) == 0)
       return 0;
+    return -errno;
   }
-  return -errno;
+  return err;
 }

@@ -731,7 +731,7 @@ END_TEST
 static int uv_engine_in_use(void) {
   const char *engine = getenv("UVEXEC_ENGINE");
   return (engine != NULL && strcmp(engine, "uv") == 0) ||
-         !uvexec__engine_clone_available();
+         !uvexec__have_pidfd();
 }
 
 int main(void) {

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/* A command's life, decided in one place.
+ *
+ *                    uvexec_start
+ *      CONFIGURING ---------------> RUNNING ---------------------> DONE
+ *           |        the child         |   the exit seen, and every
+ *           |        runs              |   stream uvexec reads at its
+ *           | the start                |   end: the done callback
+ *           | fails                    |
+ *           v                          |
+ *         FAILED                       |
+ *
+ *      uvexec_cmd_free, in any state: a running child is killed and
+ *      reaped at once, every part is closed, no callback fires any more,
+ *      and the memory goes once libuv has closed the last handle.
+ *
+ * Inside RUNNING, a run may be cut short (stop_reason: a timeout, a
+ * cancel, the output limit), and may have exited while a stream is
+ * still open (a grandchild holds the pipe); the wait delay bounds both.
+ *
+ * This file is the only one that changes cmd->state, and it alone decides
+ * when a cmd is done, when and how it is stopped, and when its memory
+ * goes. The parts of a run each own their resources and know nothing of
+ * one another, as libuv's handles do:
+ *
+ *   read.c     stdout and stderr        EOF, IO_ERROR, LIMIT
+ *   write.c    stdin                    WRITE_FAILED
+ *   reap.c     the exit, and signals    EXITED, LOST
+ *   engine_*.c starting the child       EXITED (the uv engine)
+ *   timers.c   the timeout, the delay   TIMEOUT, DELAY_OVER
+ *   pty.c      the terminal             (nothing to report)
+ *
+ * A part reports what happened through uvexec__lifecycle_event; the
+ * switch there is the table of what each event does. Only this file
+ * calls the parts (to start them, to cut them short, to close them), and
+ * handles.c tells it when the last handle has closed.
+ *
+ * Why done waits for end of file as well as the exit: a child's output
+ * can still sit in a pipe when its exit is seen, and a grandchild may
+ * hold the pipe open longer; reporting done at the exit would lose that
+ * output, as Go's Wait would if it did not wait for its copying
+ * goroutines. */
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- deciding the outcome ------------------------------------------------ */
+
+/* final_status decides what the done callback reports, and words it. */
+static int final_status(uvexec_cmd_t *cmd) {
+  int failed = cmd->term_signal != 0 || cmd->exit_code != 0;
+
+  if (cmd->stop_reason != 0) {
+    /* A stop uvexec made (timeout, cancel, output limit) explains the
+     * exit better than the signal that carried it out. */
+    if (cmd->stop_reason == UV_ETIMEDOUT)
+      uvexec__set_error(cmd, "context deadline exceeded");
+    else if (cmd->stop_reason == UV_ECANCELED)
+      uvexec__set_error(cmd, "context canceled");
+    else if (cmd->stop_reason == UV_ENOBUFS)
+      uvexec__set_error(cmd, "exec: output limit of %zu bytes exceeded",
+                        cmd->output_limit);
+    else
+      uvexec__set_error(cmd, "exec: %s", uvexec_strerror(cmd->stop_reason));
+    return cmd->stop_reason;
+  }
+  if (cmd->wait_error != 0) {
+    uvexec__set_error(cmd, "wait: %s", uvexec_strerror(cmd->wait_error));
+    return cmd->wait_error;
+  }
+  if (failed) {
+    uvexec__set_exit_error(cmd);
+    return cmd->term_signal != 0 ? UVEXEC_ESIGNALED : UVEXEC_EEXIT;
+  }
+  if (cmd->waitdelay_expired) {
+    uvexec__set_error(cmd, "%s", uvexec_strerror(UVEXEC_EWAITDELAY));
+    return UVEXEC_EWAITDELAY;
+  }
+  if (cmd->io_error != 0) {
+    uvexec__set_error(cmd, "exec: i/o: %s", uvexec_strerror(cmd->io_error));
+    return cmd->io_error;
+  }
+  if (cmd->write_error != 0 && cmd->write_error != UV_EPIPE) {
+    /* EPIPE after a successful exit is no error: the child did not need
+     * the rest of its input (Go ignores it too). */
+    uvexec__set_error(cmd, "exec: writing stdin: %s",
+                      uvexec_strerror(cmd->write_error));
+    return cmd->write_error;
+  }
+  return 0;
+}
+
+/* maybe_done ends the run once both the exit and every end of file were
+ * seen. The done callback may free cmd: nothing touches cmd after it, and
+ * callers call this last. */
+static void maybe_done(uvexec_cmd_t *cmd) {
+  int status;
+
+  if (cmd->state != UVEXEC__RUNNING || !cmd->exited ||
+      uvexec__readers_open(cmd) > 0)
+    return;
+  cmd->state = UVEXEC__DONE;
+  uvexec__writer_close(cmd);
+  uvexec__timers_close(cmd);
+  status = final_status(cmd);
+  cmd->status = status;
+  if (cmd->done_cb != NULL && !cmd->freed)
+    cmd->done_cb(cmd, status);
+}
+
+/* cut_streams closes the streams still open, keeping what was read; the
+ * callbacks still get their last line and their end-of-file call.
+ * Non-zero when a callback freed cmd. */
+static int cut_streams(uvexec_cmd_t *cmd) {
+  return uvexec__reader_end(cmd, &cmd->out[0]) ||
+         uvexec__reader_end(cmd, &cmd->out[1]);
+}
+
+/* ---- signalling and stopping -------------------------------------------- */
+
+/* signal_child signals the child, or its whole group when it leads one.
+ * Never after the exit was seen, and only through the pidfd (reap.c):
+ * the pid may belong to another process by then. */
+static int signal_child(uvexec_cmd_t *cmd, int signum) {
+  return uvexec__reap_signal(cmd, signum);
+}
+
+/* One rule covers all the ways a run is cut short (timeout, cancel, the
+ * output limit, a pipeline's stop): the signal goes to the child (or its
+ * group) at once, and the wait delay, as in Go, starts at the first of
+ * the stop and the exit. When it runs out, a child still alive gets
+ * SIGKILL and the streams are cut, keeping what was read. A stopped
+ * child's streams are never waited on beyond its exit when there is no
+ * wait delay: a grandchild holding them must not hang the done callback
+ * forever. */
+void uvexec__lifecycle_stop(uvexec_cmd_t *cmd, int reason, int signum) {
+  if (cmd->state != UVEXEC__RUNNING || cmd->stop_reason != 0)
+    return;
+  cmd->stop_reason = reason;
+  uvexec__timeout_close(cmd);
+
+  if (!cmd->exited) {
+    if (signum != 0)
+      signal_child(cmd, signum);
+    if (cmd->wait_delay_ms > 0)
+      uvexec__delay_start(cmd, cmd->wait_delay_ms, 0);
+  } else {
+    /* Exited already, streams still open (a grandchild holds them): cut
+     * them on the next turn, also when the wait delay after the exit was
+     * already counting down. */
+    uvexec__delay_start(cmd, 0, 1);
+  }
+}
+
+/* close_exit_watch closes whatever watches the exit: the pidfd and, with
+ * the uv engine, libuv's process handle. After the exit was seen, or
+ * once the child was reaped, neither has anything left to tell. */
+static void close_exit_watch(uvexec_cmd_t *cmd) {
+  uvexec__reap_close(cmd);
+  uvexec__engine_uv_close(cmd);
+}
+
+/* ---- the events ---------------------------------------------------------- */
+
+/* exited records the exit and bounds the wait for the streams after it. */
+static void exited(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
+  cmd->exited = 1;
+  cmd->exit_code = (int)ev->exit_status;
+  cmd->term_signal = ev->term_signal;
+  if (ev->type == UVEXEC__EV_LOST)
+    cmd->wait_error = ev->err;
+  if (ev->rusage != NULL) {
+    cmd->have_rusage = 1;
+    cmd->rusage = *ev->rusage;
+  }
+  close_exit_watch(cmd);
+  if (cmd->freed)
+    return;
+  uvexec__timeout_close(cmd);
+  if (uvexec__readers_open(cmd) > 0) {
+    if (cmd->stop_reason != 0 && cmd->wait_delay_ms == 0) {
+      if (cut_streams(cmd))
+        return;
+    } else if (cmd->wait_delay_ms > 0) {
+      uvexec__delay_start(cmd, cmd->wait_delay_ms, 0);
+    }
+  }
+  maybe_done(cmd);
+}
+
+/* delay_over ends the wait delay: the child, if still alive, is killed,
+ * and the streams still open are cut. */
+static void delay_over(uvexec_cmd_t *cmd) {
+  if (!cmd->exited)
+    signal_child(cmd, SIGKILL);
+  if (uvexec__readers_open(cmd) > 0) {
+    cmd->waitdelay_expired = cmd->wait_delay_ms > 0;
+    if (cut_streams(cmd))
+      return;
+  }
+  maybe_done(cmd);
+}
+
+void uvexec__lifecycle_event(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
+  switch (ev->type) {
+  case UVEXEC__EV_EXITED: /* the child was reaped */
+  case UVEXEC__EV_LOST:   /* ... by someone else: its status is lost */
+    exited(cmd, ev);
+    return;
+  case UVEXEC__EV_EOF: /* a stream ended: the run may be over */
+    if (ev->err != 0)
+      cmd->io_error = ev->err;
+    maybe_done(cmd);
+    return;
+  case UVEXEC__EV_DELAY_OVER:
+    delay_over(cmd);
+    return;
+  case UVEXEC__EV_IO_ERROR: /* the first loss is the one reported */
+    if (cmd->io_error == 0)
+      cmd->io_error = ev->err;
+    return;
+  case UVEXEC__EV_LIMIT:
+    uvexec__lifecycle_stop(cmd, UV_ENOBUFS, cmd->cancel_signal);
+    return;
+  case UVEXEC__EV_WRITE_FAILED:
+    cmd->write_error = ev->err;
+    return;
+  case UVEXEC__EV_TIMEOUT:
+    uvexec__lifecycle_stop(cmd, UV_ETIMEDOUT, cmd->cancel_signal);
+    return;
+  }
+}
+
+/* ---- the start ------------------------------------------------------------ */
+
+/* spawn starts the child: the checks that create nothing, the terminal,
+ * the pipes, the engine, and the watch on its exit. On failure nothing is
+ * left: no fd, no child (libuv's process handle, which must be closed
+ * even after a failed uv_spawn, closes on the loop). */
+static int spawn(uvexec_cmd_t *cmd) {
+  uvexec__spawn_plan_t plan;
+  int child_fds[3] = {-1, -1, -1}, owned[3] = {0, 0, 0};
+  char **envp = NULL;
+  int err, i, pidfd = -1;
+  uvexec_engine_t engine;
+
+  err = uvexec__preflight(cmd, &envp);
+  if (err != 0)
+    return err;
+  if (cmd->pty.on)
+    err = uvexec__pty_open(cmd, child_fds);
+  if (err == 0)
+    err = uvexec__stdio_prepare(cmd, child_fds, owned);
+  if (err != 0) {
+    uvexec__stdio_abort(cmd);
+    uvexec__set_error(cmd, "exec: creating pipes: %s", uvexec_strerror(err));
+    free(envp);
+    return err;
+  }
+
+  plan.file = cmd->path;
+  plan.argv = cmd->argv;
+  plan.envp = envp;
+  plan.dir = cmd->dir;
+  for (i = 0; i < 3; i++)
+    plan.fds[i] = child_fds[i];
+  plan.extra = cmd->extra_fds;
+  plan.extra_count = cmd->extra_count;
+  plan.tty = cmd->pty.on ? cmd->pty.path : NULL;
+
+  engine = uvexec__choose_engine(cmd);
+  if (engine == UVEXEC_ENGINE_CLONE) {
+    err = uvexec__engine_clone_spawn(cmd, &plan, &pidfd);
+    if (err == 0) {
+      err = uvexec__reap_watch(cmd, pidfd);
+      if (err != 0) {
+        /* Started, but its exit could not be watched: undone. */
+        (void)uvexec__pidfd_signal(pidfd, SIGKILL, 0);
+        uvexec__pidfd_wait_exit(pidfd);
+        close(pidfd);
+        cmd->pid = 0;
+      }
+    }
+  } else {
+    err = uvexec__engine_uv_spawn(cmd, &plan);
+    /* libuv reaps the child; a pidfd lets uvexec signal only this child
+     * and notice a foreign reaper, which libuv would wait for forever. */
+    if (err == 0)
+      err = uvexec__reap_adopt(cmd);
+  }
+
+  /* The child has its copies (or there is no child): the parent's copies
+   * of the child's ends go now, or the parent would never see EOF. */
+  for (i = 0; i < 3; i++)
+    if (owned[i])
+      close(child_fds[i]);
+  free(envp);
+
+  if (err != 0) {
+    uvexec__stdio_abort(cmd);
+    if (cmd->error == NULL)
+      uvexec__set_start_error(cmd, err, "fork/exec", cmd->path);
+  }
+  return err;
+}
+
+int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
+  int err, i;
+
+  if (cmd == NULL || loop == NULL)
+    return UV_EINVAL;
+  if (cmd->freed)
+    return UV_EINVAL;
+  if (cmd->state != UVEXEC__CONFIGURING)
+    return uvexec__already_started(cmd);
+  err = uvexec__pty_check(cmd);
+  if (err != 0)
+    return err;
+  err = uvexec__check_config(cmd);
+  if (err != 0) {
+    uvexec__set_error(cmd, "exec: an output callback needs its stream left "
+                           "at its default or captured, not inherited, "
+                           "merged or a caller's fd");
+    return err;
+  }
+
+  cmd->loop = loop;
+  cmd->done_cb = done_cb;
+  cmd->state = UVEXEC__FAILED; /* until the child runs */
+  err = spawn(cmd);
+  if (err != 0)
+    return err;
+
+  cmd->state = UVEXEC__RUNNING;
+  uvexec__clear_error(cmd);
+  for (i = 0; i < 2; i++) {
+    uvexec__reader_t *r = &cmd->out[i];
+
+    if (r->fd < 0)
+      continue;
+    err = uvexec__reader_start(cmd, r);
+    if (err != 0) {
+      cmd->io_error = err;
+      uvexec__reader_abandon(r);
+    }
+  }
+  uvexec__writer_start(cmd);
+  err = uvexec__timeout_start(cmd);
+  if (err != 0) {
+    /* The child runs but cannot be bounded as asked: stop it and let
+     * the normal path report the error through done. */
+    uvexec__lifecycle_stop(cmd, err, cmd->cancel_signal);
+  }
+  return 0;
+}
+
+/* ---- what the caller may do while it runs ------------------------------- */
+
+int uvexec_cancel(uvexec_cmd_t *cmd) {
+  if (cmd == NULL || cmd->state == UVEXEC__CONFIGURING ||
+      cmd->state == UVEXEC__FAILED)
+    return UV_EINVAL;
+  uvexec__lifecycle_stop(cmd, UV_ECANCELED, cmd->cancel_signal);
+  return 0;
+}
+
+int uvexec_kill(uvexec_cmd_t *cmd, int signum) {
+  if (cmd == NULL || signum < 0 || signum >= NSIG)
+    return UV_EINVAL;
+  return signal_child(cmd, signum);
+}
+
+/* ---- release -------------------------------------------------------------- */
+
+static void release(uvexec_cmd_t *cmd) {
+  uvexec__cmd_release(cmd);
+}
+
+void uvexec_cmd_free(uvexec_cmd_t *cmd) {
+  if (cmd == NULL || cmd->freed)
+    return;
+  cmd->freed = 1;
+
+  if (cmd->state == UVEXEC__RUNNING) {
+    /* The child must not outlive its cmd: it is killed and reaped here
+     * and now, which SIGKILL makes short, rather than on a later loop
+     * turn that may never come (the loop's handles may have been closed
+     * under the cmd, or be about to be, by a uv_walk() shutdown). Then
+     * every part closes. No callback fires from here on, since
+     * cmd->freed is set. */
+    if (!cmd->exited) {
+      uvexec__reap_now(cmd);
+      cmd->exited = 1;
+    }
+    close_exit_watch(cmd);
+    uvexec__reader_abandon(&cmd->out[0]);
+    uvexec__reader_abandon(&cmd->out[1]);
+    uvexec__writer_close(cmd);
+    uvexec__timers_close(cmd);
+  }
+  uvexec__handles_when_closed(cmd, release);
+}

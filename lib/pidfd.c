@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* System calls on pidfds, which glibc 2.36 does not all wrap.
+ *
+ * A pidfd names one process for as long as the fd is open, however its
+ * pid is recycled: waiting through it (waitid(P_PIDFD)) can never reap
+ * another child given a recycled pid, and a signal through it
+ * (pidfd_send_signal) answers ESRCH for a process that is gone instead of
+ * reaching whoever has its pid now. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+int uvexec__pidfd_open(pid_t pid) {
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+  return fd >= 0 ? fd : -errno;
+}
+
+int uvexec__have_pidfd(void) {
+  static int available = -1; /* a benign race: every thread finds the same */
+  int fd;
+
+  /* Only ENOSYS says there are none (before Linux 5.3, or under valgrind,
+   * which knows no pidfd_open). EMFILE and the like are this moment's
+   * trouble, for the start to report, not a reason to give up pidfds for
+   * good. */
+  if (available < 0) {
+    fd = uvexec__pidfd_open(getpid());
+    if (fd == UV_ENOSYS)
+      available = 0;
+    else if (fd >= 0)
+      available = 1;
+    if (fd >= 0)
+      close(fd);
+    if (available < 0)
+      return 1;
+  }
+  return available;
+}
+
+/* The system call itself, whose fifth argument gives the child's resource
+ * usage (glibc's waitid has none). */
+int uvexec__pidfd_waitid(int pidfd, siginfo_t *info, int options,
+                         struct rusage *usage) {
+  int rc;
+
+  do
+    rc = (int)syscall(SYS_waitid, P_PIDFD, pidfd, info, options, usage);
+  while (rc < 0 && errno == EINTR);
+  return rc < 0 ? -errno : 0;
+}
+
+/* The pidfd may be non-blocking (uv_poll_init makes it so), and waitid()
+ * then answers EAGAIN instead of waiting; the pidfd also turns readable
+ * a moment before the process can be reaped (while its other threads
+ * still exit), so poll and try until the reap succeeds or there is
+ * nothing to reap. */
+void uvexec__pidfd_wait_exit(int pidfd) {
+  struct pollfd pfd;
+  siginfo_t info;
+  int err;
+
+  for (;;) {
+    memset(&info, 0, sizeof(info));
+    err = uvexec__pidfd_waitid(pidfd, &info, WEXITED | WNOHANG, NULL);
+    if (err != 0 && err != -EAGAIN)
+      return; /* ECHILD: reaped elsewhere */
+    if (err == 0 && info.si_pid != 0)
+      return;
+    pfd.fd = pidfd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    (void)poll(&pfd, 1, 1);
+  }
+}
+
+int uvexec__pidfd_signal(int pidfd, int signum, unsigned flags) {
+  if (syscall(SYS_pidfd_send_signal, pidfd, signum, NULL, flags) == 0)
+    return 0;
+  return -errno;
+}
