@@ -12,6 +12,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,25 +41,173 @@ const char *helper_path(void) {
 
 #define HELPER_MAX_ARGS 64
 
-uvexec_cmd_t *helper_cmd(const char *sub, ...) {
+/* helper_cmd_va is helper_cmd with program as argv[0]. */
+static uvexec_cmd_t *helper_cmd_va(const char *program, const char *sub,
+                                   va_list ap) {
   const char *argv[HELPER_MAX_ARGS + 3];
   const char *arg;
   size_t n = 0;
-  va_list ap;
   uvexec_cmd_t *cmd;
 
-  argv[n++] = helper_path();
+  argv[n++] = program;
   argv[n++] = sub;
-  va_start(ap, sub);
   while ((arg = va_arg(ap, const char *)) != NULL) {
     ck_assert_msg(n < HELPER_MAX_ARGS + 2, "helper_cmd: too many arguments");
     argv[n++] = arg;
   }
-  va_end(ap);
   argv[n] = NULL;
 
   cmd = uvexec_command_argv(argv);
   ck_assert_msg(cmd != NULL, "uvexec_command_argv(helper %s) gave NULL", sub);
+  return cmd;
+}
+
+uvexec_cmd_t *helper_cmd(const char *sub, ...) {
+  const char *program = helper_path();
+  uvexec_cmd_t *cmd;
+  va_list ap;
+
+  va_start(ap, sub);
+  cmd = helper_cmd_va(program, sub, ap);
+  va_end(ap);
+  return cmd;
+}
+
+/* ---- the helper for another user ----------------------------------------- */
+
+static char shared_dir[PATH_MAX];  /* "" when there is no copy */
+static char shared_path[PATH_MAX]; /* shared_dir/uvexec-test-helper */
+static pid_t shared_owner;         /* the process that made the copy */
+
+/* unshare_helper removes the copy, when this process made it: the
+ * children Check forks for the tests inherit the atexit handler and the
+ * path, and must leave both alone. */
+static void unshare_helper(void) {
+  if (shared_dir[0] == '\0' || getpid() != shared_owner)
+    return;
+  unlink(shared_path);
+  rmdir(shared_dir);
+  shared_dir[0] = '\0';
+  shared_path[0] = '\0';
+}
+
+/* copy_file copies src to dst, a new file of mode 0755. Returns 0 or the
+ * errno of the step that failed. */
+static int copy_file(const char *src, const char *dst) {
+  char buf[65536];
+  int in, out, err = 0;
+  ssize_t n;
+
+  in = open(src, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return errno;
+  out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+  if (out < 0) {
+    err = errno;
+    close(in);
+    return err;
+  }
+  while (err == 0 && (n = read(in, buf, sizeof buf)) != 0) {
+    ssize_t off = 0;
+    if (n < 0) {
+      if (errno != EINTR)
+        err = errno;
+      continue;
+    }
+    while (off < n) {
+      ssize_t w = write(out, buf + off, (size_t)(n - off));
+      if (w < 0 && errno != EINTR) {
+        err = errno;
+        break;
+      }
+      if (w > 0)
+        off += w;
+    }
+  }
+  if (err == 0 && fchmod(out, 0755) != 0) /* the umask had its say */
+    err = errno;
+  close(in);
+  if (close(out) != 0 && err == 0)
+    err = errno;
+  return err;
+}
+
+/* other_can_run asks a child that has become OTHER_UID whether it may
+ * execute path (access(X_OK) also answers EACCES on a noexec mount).
+ * Returns 0, an errno, or -1 when the child could not become OTHER_UID. */
+static int other_can_run(const char *path) {
+  pid_t pid;
+  int st;
+
+  pid = fork();
+  if (pid < 0)
+    return errno;
+  if (pid == 0) {
+    if (setgroups(0, NULL) != 0 || setgid(OTHER_UID) != 0 ||
+        setuid(OTHER_UID) != 0)
+      _exit(255);
+    _exit(access(path, X_OK) == 0 ? 0 : errno);
+  }
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR)
+      return errno;
+  if (!WIFEXITED(st) || WEXITSTATUS(st) == 255)
+    return -1;
+  return WEXITSTATUS(st);
+}
+
+int share_helper(const char *suite) {
+  static int at_exit;
+  const char *src = getenv("UVEXEC_TEST_HELPER");
+  char dir[] = "/tmp/uvexec-helper-XXXXXX";
+  int err;
+
+  if (shared_dir[0] != '\0')
+    return 1;
+  if (src == NULL || src[0] == '\0') {
+    fprintf(stderr, "%s: UVEXEC_TEST_HELPER is not set: no helper to copy "
+                    "for another user\n", suite);
+    return 0;
+  }
+  if (mkdtemp(dir) == NULL) {
+    fprintf(stderr, "%s: mkdtemp(%s): %s\n", suite, dir, strerror(errno));
+    return 0;
+  }
+  snprintf(shared_dir, sizeof shared_dir, "%s", dir);
+  snprintf(shared_path, sizeof shared_path, "%s/uvexec-test-helper", dir);
+  shared_owner = getpid();
+  if (!at_exit && atexit(unshare_helper) == 0)
+    at_exit = 1;
+
+  if (chmod(shared_dir, 0755) != 0) {
+    fprintf(stderr, "%s: chmod 0755 %s: %s\n", suite, shared_dir,
+            strerror(errno));
+  } else if ((err = copy_file(src, shared_path)) != 0) {
+    fprintf(stderr, "%s: copying %s to %s: %s\n", suite, src, shared_path,
+            strerror(err));
+  } else if ((err = other_can_run(shared_path)) < 0) {
+    fprintf(stderr, "%s: a child could not become uid %d\n", suite, OTHER_UID);
+  } else if (err > 0) {
+    fprintf(stderr, "%s: uid %d cannot run %s: %s\n", suite, OTHER_UID,
+            shared_path, strerror(err));
+  } else {
+    return 1;
+  }
+  unshare_helper();
+  return 0;
+}
+
+uvexec_cmd_t *shared_helper_cmd(const char *sub, ...) {
+  uvexec_cmd_t *cmd;
+  va_list ap;
+
+  ck_assert_msg(shared_path[0] != '\0',
+                "shared_helper_cmd: no copy of the helper for another user "
+                "(main calls share_helper, and registers the case only "
+                "when it gives 1)");
+  va_start(ap, sub);
+  cmd = helper_cmd_va(shared_path, sub, ap);
+  va_end(ap);
   return cmd;
 }
 
@@ -285,6 +435,7 @@ int run_suite(Suite *s) {
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);
+  unshare_helper();
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 

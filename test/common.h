@@ -36,6 +36,29 @@ const char *helper_path(void);
  * returning NULL. */
 uvexec_cmd_t *helper_cmd(const char *sub, ...);
 
+/* ---- the helper for another user ----------------------------------------- */
+
+/* OTHER_UID is the user the other-user cases run their children as:
+ * nobody. */
+#define OTHER_UID 65534
+
+/* A child that runs as another user cannot reach the build tree when the
+ * checkout sits in a directory only its owner can enter (mode 0700).
+ * share_helper copies the helper once into a fresh directory under /tmp
+ * (mkdtemp, then mode 0755; the copy 0755) and checks that OTHER_UID can
+ * run it there. Call it from main, before run_suite: with CK_FORK a test
+ * runs in a child that may _exit on a failure, so the copy must belong to
+ * the suite's own process, which removes it when run_suite ends (or at
+ * exit), whatever the tests gave. Returns 1 when the copy is usable;
+ * otherwise prints on stderr, after "suite: ", why not, and returns 0: the
+ * caller then does not register the case and says so. */
+int share_helper(const char *suite);
+
+/* shared_helper_cmd is helper_cmd with the shared copy as the program,
+ * for a cmd that runs as another user. Fails the test when share_helper
+ * was not called, or failed. */
+uvexec_cmd_t *shared_helper_cmd(const char *sub, ...);
+
 /* ---- where the suite runs ------------------------------------------------ */
 
 /* have_pidfd tells whether this process can have pidfds, which the clone
