@@ -17,6 +17,9 @@
 #   make format     clang-format the C sources
 #   make clean      remove the build directories
 #
+# demo, test, bench, asan and valgrind show the build in two lines; all of
+# its output is in build.log in the build directory. `make` shows it all.
+#
 # CC=clang, BUILD_TYPE=Debug, JOBS=4, CMAKE_FLAGS=-D... are honoured.
 
 BUILD       ?= build
@@ -36,6 +39,20 @@ CTEST_ARGS = --output-on-failure -j$(JOBS)
 .PHONY: all build deps docs package demo readme-tour test bench asan valgrind install format clean
 
 all: build
+
+# $(call quiet_build,DIR,BUILD_TYPE,CMAKE_FLAGS): configure and build in
+# DIR with all of the output in DIR/build.log; on the screen a line before
+# and a line after, or, when the build fails, the log's last 40 lines, its
+# path and a non-zero exit.
+quiet_build = mkdir -p $(1); log=$(1)/build.log; start=$$(date +%s); \
+	echo "==> build: configuring and compiling in $(1)/ (log: $$log)"; \
+	if ! { $(CMAKE) -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) \
+	         -DCMAKE_INSTALL_PREFIX="$(PREFIX)" $(3) && \
+	       $(CMAKE) --build $(1) -j$(JOBS); } >$$log 2>&1; then \
+	  tail -n 40 $$log; echo "==> build: FAILED (all of it in $$log)"; exit 1; \
+	fi; \
+	echo "==> build: done, $$(grep -c "Built target" $$log) targets" \
+	  "in $$(( $$(date +%s) - start )) s"
 
 # The install prefix is given to CMake when it configures, so that
 # GNUInstallDirs chooses the directories for that prefix: /usr gets
@@ -75,18 +92,9 @@ deps:
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y$$missing
 
-# The build in two lines (its full output goes to $(BUILD)/build.log, and
-# its tail to the screen if it fails), then the tour.
+# The build in two lines (quiet_build), then the tour.
 demo: deps
-	@mkdir -p $(BUILD); log=$(BUILD)/build.log; start=$$(date +%s); \
-	echo "==> build: configuring and compiling in $(BUILD)/ (log: $$log)"; \
-	if ! { $(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	         -DCMAKE_INSTALL_PREFIX="$(PREFIX)" $(CMAKE_FLAGS) && \
-	       $(CMAKE) --build $(BUILD) -j$(JOBS); } >$$log 2>&1; then \
-	  tail -n 40 $$log; echo "==> build: FAILED (all of it in $$log)"; exit 1; \
-	fi; \
-	echo "==> build: done, $$(grep -c "Built target" $$log) targets" \
-	  "in $$(( $$(date +%s) - start )) s"
+	@$(call quiet_build,$(BUILD),$(BUILD_TYPE),$(CMAKE_FLAGS))
 	@if [ -f demo/tour.sh ]; then \
 	  UVEXEC_DEMO_DIR="$(CURDIR)/$(BUILD)/demo" bash demo/tour.sh; \
 	else \
@@ -100,13 +108,17 @@ readme-tour: build
 	  -DDEMO_DIR="$(CURDIR)/$(BUILD)/demo" -DREADME=README.md \
 	  -P cmake/ReadmeTour.cmake
 
-test: deps build
+# The build in two lines (quiet_build), then ctest's report.
+test: deps
+	@$(call quiet_build,$(BUILD),$(BUILD_TYPE),$(CMAKE_FLAGS))
 	cd $(BUILD) && $(CTEST) $(CTEST_ARGS)
 
-# Every benchmark program in one run: the core's first, then each
-# capability's. Extra arguments for all of them: BENCH_ARGS=...
+# Every benchmark program in one run, after the build in two lines
+# (quiet_build): the core's first, then each capability's. Extra arguments
+# for all of them: BENCH_ARGS=...
 BENCH_ARGS ?=
-bench: build
+bench:
+	@$(call quiet_build,$(BUILD),$(BUILD_TYPE),$(CMAKE_FLAGS))
 	@set -e; found=0; \
 	for b in $(BUILD)/test/bench/uvexec-bench $(BUILD)/test/bench/uvexec-bench-*; do \
 	  [ -x "$$b" ] || continue; found=1; \
@@ -116,17 +128,17 @@ bench: build
 	done; \
 	[ $$found = 1 ] || echo "bench: no benchmark built (test/bench/)"
 
-# Debug keeps assert() in, which these runs are for.
+# Debug keeps assert() in, which these runs are for. (The sanitizer list
+# is a variable: a comma in it would split quiet_build's arguments.)
+ASAN_FLAGS = -DUVEXEC_SANITIZE=address,undefined
 asan: deps
-	$(MAKE) build BUILD=build-asan BUILD_TYPE=Debug \
-	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DUVEXEC_SANITIZE=address,undefined"
+	@$(call quiet_build,build-asan,Debug,$(CMAKE_FLAGS) $(ASAN_FLAGS))
 	cd build-asan && $(CTEST) $(CTEST_ARGS)
 
 valgrind: deps
 	@command -v valgrind >/dev/null 2>&1 || { \
 	  echo "valgrind: not installed (apt-get install valgrind)" >&2; exit 1; }
-	$(MAKE) build BUILD=build-valgrind BUILD_TYPE=Debug \
-	  CMAKE_FLAGS="$(CMAKE_FLAGS) -DUVEXEC_VALGRIND=ON"
+	@$(call quiet_build,build-valgrind,Debug,$(CMAKE_FLAGS) -DUVEXEC_VALGRIND=ON)
 	cd build-valgrind && $(CTEST) $(CTEST_ARGS)
 
 # Doxygen's warnings are errors here: an undocumented public name fails.
