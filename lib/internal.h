@@ -130,6 +130,13 @@ int uvexec__pidfd_waitid(int pidfd, siginfo_t *info, int options,
 void uvexec__pidfd_wait_exit(int pidfd);
 /* uvexec__pidfd_signal is pidfd_send_signal(); 0 or -errno. */
 int uvexec__pidfd_signal(int pidfd, int signum, unsigned flags);
+/* uvexec__pidfd_exit_status gives the wait status of the pidfd's process
+ * once someone (anyone) has reaped it (Linux 6.15+): UV_EAGAIN before,
+ * UV_ENOTSUP on kernels that do not keep it. */
+int uvexec__pidfd_exit_status(int pidfd, int *wstatus);
+/* uvexec__pidfd_cgroup gives the id (the directory's inode) of the cgroup
+ * v2 the pidfd's process is in (Linux 6.13+; else UV_ENOTSUP). */
+int uvexec__pidfd_cgroup(int pidfd, uint64_t *id);
 
 /* ---- child stdio ---------------------------------------------------------- */
 
@@ -313,8 +320,10 @@ struct uvexec_cmd_s {
   int pidfd;
   uv_poll_t pidfd_poll;
   int pidfd_polling;
-  uv_timer_t lost_timer; /* reports a child reaped before it was watched */
+  uv_timer_t lost_timer; /* reports a child reaped before it was watched, or
+                            asks again for a foreign reap's status */
   int lost_timer_open;
+  int lost_tries;
 
   /* Groups (group.c) and pipelines (pipeline.c), which drive the cmd
    * through its interface; the cmd's own code never reads these. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,61 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+
+/* PIDFD_GET_INFO (Linux 6.13; the exit status from 6.15), as the kernel's
+ * include/uapi/linux/pidfd.h has it: the first 64 bytes, the oldest size
+ * a kernel accepts, which carry all uvexec asks. The size is part of the
+ * request's number, so older and newer kernels agree on it. */
+struct pidfd_info_v0 {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid;
+  uint32_t ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code; /* a wait status, once someone reaped the process */
+};
+
+_Static_assert(sizeof(struct pidfd_info_v0) == 64, "PIDFD_INFO_SIZE_VER0");
+
+#define PIDFD_GET_INFO_V0                                                     \
+  ((3u << 30) | ((unsigned)sizeof(struct pidfd_info_v0) << 16) |             \
+   (0xFFu << 8) | 11u)
+#define INFO_CGROUPID (1ull << 2)
+#define INFO_EXIT (1ull << 3)
+
+/* get_info asks for what; ENOTSUP where the kernel has no PIDFD_GET_INFO
+ * (ENOTTY from the ioctl). */
+static int get_info(int pidfd, uint64_t what, struct pidfd_info_v0 *info) {
+  memset(info, 0, sizeof(*info));
+  info->mask = what;
+  if (ioctl(pidfd, PIDFD_GET_INFO_V0, info) == 0)
+    return 0;
+  return errno == ENOTTY || errno == EINVAL ? UV_ENOTSUP : -errno;
+}
+
+int uvexec__pidfd_exit_status(int pidfd, int *wstatus) {
+  struct pidfd_info_v0 info;
+  int err = get_info(pidfd, INFO_EXIT, &info);
+
+  if (err != 0)
+    return err;
+  /* Only a process someone has reaped has its status here. */
+  if (!(info.mask & INFO_EXIT))
+    return UV_EAGAIN;
+  *wstatus = info.exit_code;
+  return 0;
+}
+
+int uvexec__pidfd_cgroup(int pidfd, uint64_t *id) {
+  struct pidfd_info_v0 info;
+  int err = get_info(pidfd, INFO_CGROUPID, &info);
+
+  if (err != 0)
+    return err;
+  if (!(info.mask & INFO_CGROUPID))
+    return UV_ENOTSUP;
+  *id = info.cgroupid;
+  return 0;
+}
 
 int uvexec__pidfd_open(pid_t pid) {
   int fd = (int)syscall(SYS_pidfd_open, pid, 0);

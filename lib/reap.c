@@ -8,9 +8,10 @@
  * recycled pid), and signals are sent with pidfd_send_signal().
  *
  * Someone else may reap our child first: an application calling
- * waitpid(-1), or SIGCHLD set to SIG_IGN. Its status is lost then, and
- * this part reports the loss (UVEXEC__EV_LOST) rather than waiting
- * forever.
+ * waitpid(-1), or SIGCHLD set to SIG_IGN. Linux 6.15 and later keep its
+ * status for the pidfd uvexec holds (PIDFD_INFO_EXIT), and it is reported
+ * as any exit; before, the status is lost, and this part reports the loss
+ * (UVEXEC__EV_LOST) rather than waiting forever.
  *
  * With the uv engine libuv reaps the child from its SIGCHLD handler, and
  * so may the pidfd's watcher, whichever runs first; either reports the
@@ -49,10 +50,51 @@ static uint64_t usec(const struct timeval *tv) {
   return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
 }
 
-/* lost reports a child someone else reaped. */
+/* A reap by someone else makes waitid() answer ECHILD a moment before the
+ * kernel has filed the status for the pidfd (the reaper has claimed the
+ * child and is still releasing it; the kernel answers EAGAIN's "not yet"
+ * or ESRCH then): the status is asked for again every millisecond, this
+ * many times, before it is given up as lost. */
+#define LOST_TRIES 100
+
+static void on_lost_timer(uv_timer_t *timer);
+
+/* ask_later asks for the status again on a later loop turn. */
+static int ask_later(uvexec_cmd_t *cmd) {
+  if (!cmd->lost_timer_open) {
+    if (uv_timer_init(cmd->loop, &cmd->lost_timer) != 0)
+      return 0;
+    uvexec__handle_open(cmd, (uv_handle_t *)&cmd->lost_timer);
+    cmd->lost_timer_open = 1;
+  }
+  if (!uvexec__handle_usable(&cmd->lost_timer))
+    return 0;
+  stop_watch(cmd);
+  uv_timer_start(&cmd->lost_timer, on_lost_timer, 1, 0);
+  return 1;
+}
+
+/* lost reports a child someone else reaped: its exit, where the kernel
+ * kept it for the pidfd, else the loss. */
 static void lost(uvexec_cmd_t *cmd) {
+  uvexec__event_t ev = {UVEXEC__EV_EXITED, 0, 0, 0, NULL};
+  int wstatus, err = UV_ENOTSUP;
+
+  if (cmd->pidfd >= 0)
+    err = uvexec__pidfd_exit_status(cmd->pidfd, &wstatus);
+  if ((err == UV_EAGAIN || err == UV_ESRCH) && cmd->lost_tries++ < LOST_TRIES &&
+      ask_later(cmd))
+    return;
   uvexec__reap_close(cmd);
-  uvexec__report(cmd, UVEXEC__EV_LOST, UVEXEC_ECHILD);
+  if (err != 0) {
+    uvexec__report(cmd, UVEXEC__EV_LOST, UVEXEC_ECHILD);
+    return;
+  }
+  if (WIFEXITED(wstatus))
+    ev.exit_status = WEXITSTATUS(wstatus);
+  else
+    ev.term_signal = WTERMSIG(wstatus);
+  uvexec__lifecycle_event(cmd, &ev);
 }
 
 static void on_pidfd(uv_poll_t *handle, int status, int events) {
