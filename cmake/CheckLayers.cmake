@@ -24,10 +24,10 @@ foreach(var NM OBJECTS SOURCE_DIR)
 endforeach()
 
 # The layers, lowest first. Every file of lib/ must be in one.
-set(layer_leaves buffer unmap errors fds handles pidfd version)
+set(layer_leaves buffer unmap errors fds handles pidfd cgroup version)
 set(layer_config cmd setup env lookpath)
 set(layer_prepare spawn stdio)
-set(layer_parts read lines write reap timers pty engine_uv engine_clone)
+set(layer_parts read lines write reap timers pty contain engine_uv engine_clone)
 set(layer_lifecycle lifecycle)
 set(layer_above sync exec group pipeline)
 set(layers leaves config prepare parts lifecycle above)

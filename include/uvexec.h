@@ -720,6 +720,76 @@ UVEXEC_EXTERN int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols);
 /** @} */
 
 /* ------------------------------------------------------------------------
+ * Containment: the whole process tree is the unit
+ * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_containment Containment
+ * @{ */
+
+/** uvexec_cmd_set_contain runs the child and everything it starts in a
+ * cgroup v2 directory of its own, which uvexec makes under parent (copied;
+ * NULL or "": $UVEXEC_CGROUP_PARENT, else this process's own cgroup v2
+ * directory) at the start, enters at the child's birth
+ * (CLONE_INTO_CGROUP: no process of the tree is ever outside it, setsid()
+ * and double forks included) and removes once the run is done. On a
+ * contained cmd:
+ *
+ *  - the cancel, the timeout, the output limit, a group's halt, a
+ *    pipeline's stop and uvexec_cmd_free() reach every process of the
+ *    tree: the cancel signal to each, then SIGKILL to all at once
+ *    (cgroup.kill) when the wait delay runs out; a cancel signal of
+ *    SIGKILL is cgroup.kill at once;
+ *  - when the child exits, whatever it left running in its tree is
+ *    stopped the same way (systemd's KillMode=control-group), with the
+ *    wait delay as its grace and none without one: nothing a contained
+ *    command started outlives it (see uvexec_contain_leftovers());
+ *  - the done callback comes after the exit, end of file on every stream
+ *    and the tree empty; the streams are never cut while the tree lives,
+ *    so what the tree wrote before it ended is never lost;
+ *  - uvexec_kill() signals every process of the tree, uvexec_suspend()
+ *    freezes it.
+ *
+ * The clone engine only. The start fails with UV_ENOTSUP (and a message
+ * naming the path) where there is no cgroup v2 directory to make it in,
+ * the kernel has no cgroup.kill (before Linux 5.14), or the engine is the
+ * uv one; with UV_EACCES where parent cannot be written; with UV_EINVAL
+ * together with uvexec_cmd_set_cgroup(). Nothing is left behind by a
+ * failed start. Each directory is named uvexec-PID-START-N after the
+ * process that made it (its pid and start time; see
+ * uvexec_contain_sweep()). */
+UVEXEC_EXTERN int uvexec_cmd_set_contain(uvexec_cmd_t *cmd,
+                                         const char *parent);
+
+/** uvexec_contain_leftovers answers how many processes of a contained
+ * cmd's tree were still running when its child exited, and were stopped.
+ * UV_EBUSY before the done callback; UV_EINVAL for a cmd that is not
+ * contained. */
+UVEXEC_EXTERN int uvexec_contain_leftovers(const uvexec_cmd_t *cmd);
+
+/** uvexec_suspend stops a running cmd without ending it, until
+ * uvexec_resume(): a contained tree is frozen as a whole
+ * (cgroup.freeze, which its processes cannot notice or resist); any other
+ * child gets SIGSTOP and SIGCONT (its group when it leads one). A stop
+ * (cancel, timeout, ...) resumes a suspended cmd, so that its cancel
+ * signal can be handled. UV_ESRCH before the start and once the exit was
+ * seen; UV_EINVAL for NULL. */
+UVEXEC_EXTERN int uvexec_suspend(uvexec_cmd_t *cmd);
+
+/** uvexec_resume lets a cmd that uvexec_suspend() stopped go on: the tree
+ * thawed, or SIGCONT. The same errors as uvexec_suspend(). */
+UVEXEC_EXTERN int uvexec_resume(uvexec_cmd_t *cmd);
+
+/** uvexec_contain_sweep removes what a crashed earlier run left under
+ * parent (as uvexec_cmd_set_contain() resolves it): every directory
+ * uvexec made there whose owning process is gone (no such pid, or a pid
+ * reused by another process) has its processes killed and is removed.
+ * Directories of a live owner, this process's own included, are left
+ * alone. Answers how many were removed, or an error (UV_ENOENT,
+ * UV_EACCES, ... for parent) when none could be. */
+UVEXEC_EXTERN int uvexec_contain_sweep(const char *parent);
+
+/** @} */
+
+/* ------------------------------------------------------------------------
  * Groups: N commands at a time from a queue
  * ------------------------------------------------------------------------ */
 /** @defgroup uvexec_groups Groups

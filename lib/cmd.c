@@ -54,6 +54,8 @@ uvexec_cmd_t *uvexec_command_argv(const char *const argv[]) {
   init_reader(&cmd->out[1]);
   cmd->pid = 0;
   cmd->pidfd = -1;
+  uvexec__cgroup_init(&cmd->contain.cg);
+  cmd->contain.watch = -1;
   return cmd;
 }
 

@@ -281,6 +281,7 @@ typedef struct {
   struct ksigaction dfl;
   uint64_t empty_mask;
   /* The report. */
+  volatile int ran;  /* the child ran at all: a cgroup may kill it first */
   volatile int step;
   volatile int err; /* positive errno */
 } child_t;
@@ -299,6 +300,8 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
   long rc;
   int i, sig, tty = -1;
   size_t k;
+
+  c->ran = 1;
 
   /* The fd table is the parent's (CLONE_FILES) until the child takes a
    * copy of its own, of the fds below keep_below only: its sources and
@@ -544,9 +547,12 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
                                const uvexec__spawn_plan_t *plan,
                                int *pidfd_out) {
   const uvexec__setup_t *s = &cmd->setup;
+  /* The cgroup: a contained cmd's own directory, else the caller's. */
+  const char *cgroup = plan->cgroup_fd >= 0 ? cmd->contain.cg.path : s->cgroup;
   int nfds = (int)(3 + plan->extra_count), i;
   int *src = NULL, *copies = NULL, ncopies = 0;
-  int devnull[2] = {-1, -1}, cgroup_fd = -1, pidfd = -1, err = 0;
+  int devnull[2] = {-1, -1}, cgroup_fd = plan->cgroup_fd, pidfd = -1;
+  int err = 0;
   struct clone_args_v2 args;
   uint64_t all = ~(uint64_t)0, saved;
   char *stack = MAP_FAILED;
@@ -556,11 +562,11 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   *pidfd_out = -1;
   if (!uvexec__have_pidfd())
     return UV_ENOSYS;
-  if (s->cgroup != NULL && (clone3_missing || !HAVE_TRAMPOLINE)) {
+  if (cgroup != NULL && (clone3_missing || !HAVE_TRAMPOLINE)) {
     uvexec__set_error(cmd,
                       "cgroup %s: this kernel cannot start a child into a "
                       "cgroup (no clone3)",
-                      s->cgroup);
+                      cgroup);
     return UV_ENOTSUP;
   }
 
@@ -571,7 +577,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     err = UV_ENOMEM;
     goto out;
   }
-  if (s->cgroup != NULL) {
+  if (cgroup_fd < 0 && s->cgroup != NULL) {
     err = open_cgroup(cmd, &cgroup_fd);
     if (err != 0)
       goto out;
@@ -696,10 +702,10 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
         uvexec__set_error(cmd,
                           "cgroup %s: this kernel cannot start a child "
                           "into a cgroup",
-                          s->cgroup);
+                          cgroup);
         err = UV_ENOTSUP;
       } else {
-        uvexec__set_start_error(cmd, err, "cgroup", s->cgroup);
+        uvexec__set_start_error(cmd, err, "cgroup", cgroup);
       }
     }
     goto out;
@@ -720,12 +726,26 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     err = child_error(cmd, &c);
     goto out;
   }
+  if (!c.ran && cgroup_fd >= 0) {
+    /* Killed before it ran a step: Linux kills a child started into a
+     * cgroup (CLONE_INTO_CGROUP) when cgroup.kill was written to the
+     * cgroup the child comes from, this process's, at any time before. */
+    uvexec__pidfd_wait_exit(pidfd);
+    close(pidfd);
+    uvexec__set_error(cmd,
+                      "cgroup %s: the child was killed as it was born (Linux "
+                      "does so when this process's own cgroup has been "
+                      "killed through cgroup.kill)",
+                      cgroup);
+    err = UV_ENOTSUP;
+    goto out;
+  }
 
   cmd->pid = (int)pid;
   *pidfd_out = uvexec__fd_move_high(pidfd);
 
 out:
-  if (cgroup_fd >= 0)
+  if (cgroup_fd >= 0 && cgroup_fd != plan->cgroup_fd)
     close(cgroup_fd);
   while (ncopies > 0)
     close(copies[--ncopies]);

@@ -138,6 +138,47 @@ int uvexec__pidfd_exit_status(int pidfd, int *wstatus);
  * v2 the pidfd's process is in (Linux 6.13+; else UV_ENOTSUP). */
 int uvexec__pidfd_cgroup(int pidfd, uint64_t *id);
 
+/* ---- cgroup v2 directories (cgroup.c) ----------------------------------- */
+
+/* A cgroup v2 directory uvexec made, for one run. */
+typedef struct {
+  int dirfd; /* the directory (CLONE_INTO_CGROUP's fd); -1: none */
+  char name[64];
+  char *path;  /* parent/name, owned: how it is named and removed */
+  uint64_t id; /* the cgroup's id: the directory's inode */
+} uvexec__cgroup_t;
+
+void uvexec__cgroup_init(uvexec__cgroup_t *cg);
+/* uvexec__cgroup_parent resolves where directories are made: parent, else
+ * $UVEXEC_CGROUP_PARENT, else this process's own cgroup v2 directory. */
+int uvexec__cgroup_parent(const char *parent, char **path);
+/* uvexec__cgroup_make makes a new directory under parent. On failure *why
+ * is the message (malloc'd, or NULL without memory) and nothing is left:
+ * UV_ENOTSUP where parent is no cgroup v2 directory or the kernel has no
+ * cgroup.kill, UV_EACCES where parent cannot be written, ... */
+int uvexec__cgroup_make(const char *parent, uvexec__cgroup_t *cg, char **why);
+/* 1 when a process is in the tree, 0 when it is empty, or -errno. */
+int uvexec__cgroup_populated(const uvexec__cgroup_t *cg);
+/* How many processes the tree holds, or -errno. */
+int uvexec__cgroup_count(const uvexec__cgroup_t *cg);
+/* uvexec__cgroup_watch answers an fd of cgroup.events that turns POLLPRI
+ * (UV_PRIORITIZED) when the file changes after its last read, and in
+ * *populated what that read found; uvexec__cgroup_watch_read reads it
+ * again, answering populated and arming it for the next change. */
+int uvexec__cgroup_watch(const uvexec__cgroup_t *cg, int *populated);
+int uvexec__cgroup_watch_read(int watch);
+/* uvexec__cgroup_signal sends signum to every process of the tree
+ * (SIGKILL: cgroup.kill); UV_ESRCH when there was none. */
+int uvexec__cgroup_signal(const uvexec__cgroup_t *cg, int signum);
+int uvexec__cgroup_kill(const uvexec__cgroup_t *cg);
+int uvexec__cgroup_freeze(const uvexec__cgroup_t *cg, int on);
+/* uvexec__cgroup_wait_empty blocks until the tree is empty, at most ms
+ * (UV_ETIMEDOUT). */
+int uvexec__cgroup_wait_empty(const uvexec__cgroup_t *cg, unsigned ms);
+/* uvexec__cgroup_remove removes the directory (and any the tree made
+ * below it) and closes its fds; the tree must be empty. */
+int uvexec__cgroup_remove(uvexec__cgroup_t *cg);
+
 /* ---- child stdio ---------------------------------------------------------- */
 
 /* How one of the child's fds 0, 1 and 2 is set up. */
@@ -236,6 +277,19 @@ typedef struct {
   int keep_fds;  /* uvexec_cmd_set_close_fds(cmd, 0) */
 } uvexec__setup_t;
 
+/* ---- containment (contain.c) --------------------------------------------- */
+
+typedef struct {
+  int on;             /* uvexec_cmd_set_contain was called */
+  char *parent;       /* owned; NULL: the default */
+  uvexec__cgroup_t cg; /* the run's directory */
+  int made;           /* cg is made and not yet removed */
+  int empty;          /* the tree was seen empty after the child's exit */
+  int watch;          /* cgroup.events, watched for a change; -1 */
+  uv_poll_t poll;
+  int polling;
+} uvexec__contain_t;
+
 /* ---- the run's timers (timers.c) --------------------------------------- */
 
 typedef struct {
@@ -311,6 +365,9 @@ struct uvexec_cmd_s {
   uvexec__reader_t out[2]; /* read.c: [0] stdout, [1] stderr */
   uvexec__pty_t pty;       /* pty.c */
   uvexec__timers_t timers; /* timers.c */
+  uvexec__contain_t contain; /* contain.c */
+  int leftovers; /* processes of the tree left at the exit, and stopped */
+  int suspended; /* uvexec_suspend: frozen or SIGSTOPped */
   /* The uv engine (engine_uv.c). */
   uv_process_t process;
   int process_open;    /* the handle is open: libuv reaps the child */
@@ -360,6 +417,7 @@ typedef enum {
   UVEXEC__EV_EOF,        /* a stream uvexec reads ended by itself (err: a
                             read error, or 0); its callbacks had their end */
   UVEXEC__EV_DELAY_OVER, /* the wait delay ran out */
+  UVEXEC__EV_TREE_EMPTY, /* the contained tree is empty, after the exit */
   /* These never call into the application: the part may go on. */
   UVEXEC__EV_IO_ERROR,     /* output was lost (err); the stream goes on */
   UVEXEC__EV_LIMIT,        /* a capture passed the output limit */
@@ -460,6 +518,9 @@ typedef struct {
    * it the controlling terminal; fds[1]/fds[2] given as UVEXEC__FD_TTY are
    * copies of it. An engine that cannot do this answers UV_ENOTSUP. */
   const char *tty;
+  /* The cgroup v2 directory the child is born in (a contained cmd's), or
+   * -1. */
+  int cgroup_fd;
 } uvexec__spawn_plan_t;
 
 /* The child's fd is the terminal of uvexec__spawn_plan_t.tty. */
@@ -533,6 +594,24 @@ int uvexec__pty_check(uvexec_cmd_t *cmd);
  * slave (UVEXEC__FD_TTY). What it opened goes with uvexec__stdio_abort
  * on failure. */
 int uvexec__pty_open(uvexec_cmd_t *cmd, int child_fds[3]);
+
+/* contain.c: the tree of a contained cmd. */
+/* uvexec__contain_open makes the run's directory, before the child. */
+int uvexec__contain_open(uvexec_cmd_t *cmd);
+/* uvexec__contain_signal signals every process of the tree (SIGKILL:
+ * cgroup.kill); UV_ESRCH when nothing is left. */
+int uvexec__contain_signal(uvexec_cmd_t *cmd, int signum);
+int uvexec__contain_freeze(uvexec_cmd_t *cmd, int on);
+/* uvexec__contain_left, after the child's exit, answers how many processes
+ * its tree still holds; with any, the tree is watched, and its emptying
+ * reported (UVEXEC__EV_TREE_EMPTY). */
+int uvexec__contain_left(uvexec_cmd_t *cmd);
+/* uvexec__contain_empty tells whether nothing of the tree is left (also
+ * for a cmd that is not contained). */
+int uvexec__contain_empty(const uvexec_cmd_t *cmd);
+/* uvexec__contain_close removes the directory, killing and waiting for
+ * what is left in it first (a free). */
+void uvexec__contain_close(uvexec_cmd_t *cmd);
 
 /* engine_uv.c: starts the child through uv_spawn; libuv reaps it. */
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,

@@ -99,11 +99,12 @@ static void maybe_done(uvexec_cmd_t *cmd) {
   int status;
 
   if (cmd->state != UVEXEC__RUNNING || !cmd->exited ||
-      uvexec__readers_open(cmd) > 0)
+      uvexec__readers_open(cmd) > 0 || !uvexec__contain_empty(cmd))
     return;
   cmd->state = UVEXEC__DONE;
   uvexec__writer_close(cmd);
   uvexec__timers_close(cmd);
+  uvexec__contain_close(cmd);
   status = final_status(cmd);
   cmd->status = status;
   if (cmd->done_cb != NULL && !cmd->freed)
@@ -120,21 +121,44 @@ static int cut_streams(uvexec_cmd_t *cmd) {
 
 /* ---- signalling and stopping -------------------------------------------- */
 
-/* signal_child signals the child, or its whole group when it leads one.
- * Never after the exit was seen, and only through the pidfd (reap.c):
- * the pid may belong to another process by then. */
-static int signal_child(uvexec_cmd_t *cmd, int signum) {
+/* tree_alive tells whether a contained cmd's tree may still hold a
+ * process. */
+static int tree_alive(const uvexec_cmd_t *cmd) {
+  return cmd->contain.on && !uvexec__contain_empty(cmd);
+}
+
+/* signal_run signals what the run is: every process of the tree when it
+ * is contained, else the child, or its whole group when it leads one.
+ * The child never after its exit was seen, and only through its pidfd
+ * (reap.c): the pid may belong to another process by then. */
+static int signal_run(uvexec_cmd_t *cmd, int signum) {
+  if (tree_alive(cmd))
+    return uvexec__contain_signal(cmd, signum);
   return uvexec__reap_signal(cmd, signum);
+}
+
+/* wake gives a suspended run back its CPU, so that a signal it handles
+ * reaches it. */
+static void wake(uvexec_cmd_t *cmd) {
+  if (!cmd->suspended)
+    return;
+  cmd->suspended = 0;
+  if (tree_alive(cmd))
+    (void)uvexec__contain_freeze(cmd, 0);
+  else
+    (void)uvexec__reap_signal(cmd, SIGCONT);
 }
 
 /* One rule covers all the ways a run is cut short (timeout, cancel, the
  * output limit, a pipeline's stop): the signal goes to the child (or its
- * group) at once, and the wait delay, as in Go, starts at the first of
- * the stop and the exit. When it runs out, a child still alive gets
- * SIGKILL and the streams are cut, keeping what was read. A stopped
- * child's streams are never waited on beyond its exit when there is no
- * wait delay: a grandchild holding them must not hang the done callback
- * forever. */
+ * group, or every process of its tree) at once, and the wait delay, as in
+ * Go, starts at the first of the stop and the exit. When it runs out, a
+ * child still alive gets SIGKILL (a tree cgroup.kill) and the streams are
+ * cut, keeping what was read. A stopped child's streams are never waited
+ * on beyond its exit when there is no wait delay: a grandchild holding
+ * them must not hang the done callback forever. A contained tree's
+ * streams are never cut while the tree lives: killing the tree closes
+ * them, and what it wrote before is read to the end. */
 void uvexec__lifecycle_stop(uvexec_cmd_t *cmd, int reason, int signum) {
   if (cmd->state != UVEXEC__RUNNING || cmd->stop_reason != 0)
     return;
@@ -143,15 +167,34 @@ void uvexec__lifecycle_stop(uvexec_cmd_t *cmd, int reason, int signum) {
 
   if (!cmd->exited) {
     if (signum != 0)
-      signal_child(cmd, signum);
+      signal_run(cmd, signum);
+    wake(cmd);
     if (cmd->wait_delay_ms > 0)
       uvexec__delay_start(cmd, cmd->wait_delay_ms, 0);
+  } else if (tree_alive(cmd)) {
+    /* Exited, and what it left is being stopped: now, at once. */
+    (void)uvexec__contain_signal(cmd, SIGKILL);
   } else {
     /* Exited already, streams still open (a grandchild holds them): cut
      * them on the next turn, also when the wait delay after the exit was
      * already counting down. */
     uvexec__delay_start(cmd, 0, 1);
   }
+}
+
+/* stop_leftovers stops what a contained child left in its tree when it
+ * exited, as a stop would have (systemd's KillMode=control-group): the
+ * cancel signal, then cgroup.kill after the wait delay, at once without
+ * one. A stop already made signalled the tree and started the delay. */
+static void stop_leftovers(uvexec_cmd_t *cmd) {
+  if (cmd->stop_reason == 0 && cmd->cancel_signal != SIGKILL)
+    (void)uvexec__contain_signal(cmd, cmd->cancel_signal);
+  if (cmd->cancel_signal == SIGKILL || cmd->wait_delay_ms == 0) {
+    (void)uvexec__contain_signal(cmd, SIGKILL);
+    return;
+  }
+  wake(cmd);
+  uvexec__delay_start(cmd, cmd->wait_delay_ms, 0);
 }
 
 /* close_exit_watch closes whatever watches the exit: the pidfd and, with
@@ -179,6 +222,15 @@ static void exited(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
   if (cmd->freed)
     return;
   uvexec__timeout_close(cmd);
+  if (cmd->contain.on) {
+    /* Done waits for the tree's end; the streams end with it, as nothing
+     * outside the tree holds them, so they are read to their end. */
+    cmd->leftovers = uvexec__contain_left(cmd);
+    if (!uvexec__contain_empty(cmd))
+      stop_leftovers(cmd);
+    maybe_done(cmd);
+    return;
+  }
   if (uvexec__readers_open(cmd) > 0) {
     if (cmd->stop_reason != 0 && cmd->wait_delay_ms == 0) {
       if (cut_streams(cmd))
@@ -190,14 +242,15 @@ static void exited(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
   maybe_done(cmd);
 }
 
-/* delay_over ends the wait delay: the child, if still alive, is killed,
- * and the streams still open are cut. */
+/* delay_over ends the wait delay: the child, if still alive, is killed
+ * (a tree, with everything in it), and the streams still open are cut,
+ * unless a tree being killed holds them. */
 static void delay_over(uvexec_cmd_t *cmd) {
-  if (!cmd->exited)
-    signal_child(cmd, SIGKILL);
+  if (!cmd->exited || tree_alive(cmd))
+    signal_run(cmd, SIGKILL);
   if (uvexec__readers_open(cmd) > 0) {
     cmd->waitdelay_expired = cmd->wait_delay_ms > 0;
-    if (cut_streams(cmd))
+    if (!tree_alive(cmd) && cut_streams(cmd))
       return;
   }
   maybe_done(cmd);
@@ -216,6 +269,9 @@ void uvexec__lifecycle_event(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
     return;
   case UVEXEC__EV_DELAY_OVER:
     delay_over(cmd);
+    return;
+  case UVEXEC__EV_TREE_EMPTY: /* what the exit left is gone */
+    maybe_done(cmd);
     return;
   case UVEXEC__EV_IO_ERROR: /* the first loss is the one reported */
     if (cmd->io_error == 0)
@@ -246,15 +302,38 @@ static int spawn(uvexec_cmd_t *cmd) {
   int err, i, pidfd = -1;
   uvexec_engine_t engine;
 
+  engine = uvexec__choose_engine(cmd);
+  if (cmd->contain.on) {
+    if (engine != UVEXEC_ENGINE_CLONE) {
+      uvexec__set_error(cmd, "exec: the uv engine cannot contain a command "
+                             "(its child cannot be born in a cgroup): use "
+                             "UVEXEC_ENGINE_CLONE");
+      return UV_ENOTSUP;
+    }
+    if (cmd->setup.cgroup != NULL) {
+      uvexec__set_error(cmd, "exec: a contained command runs in a cgroup "
+                             "of its own, not in %s",
+                        cmd->setup.cgroup);
+      return UV_EINVAL;
+    }
+  }
   err = uvexec__preflight(cmd, &envp);
   if (err != 0)
     return err;
+  if (cmd->contain.on) {
+    err = uvexec__contain_open(cmd);
+    if (err != 0) {
+      free(envp);
+      return err;
+    }
+  }
   if (cmd->pty.on)
     err = uvexec__pty_open(cmd, child_fds);
   if (err == 0)
     err = uvexec__stdio_prepare(cmd, child_fds, owned);
   if (err != 0) {
     uvexec__stdio_abort(cmd);
+    uvexec__contain_close(cmd);
     uvexec__set_error(cmd, "exec: creating pipes: %s", uvexec_strerror(err));
     free(envp);
     return err;
@@ -269,8 +348,8 @@ static int spawn(uvexec_cmd_t *cmd) {
   plan.extra = cmd->extra_fds;
   plan.extra_count = cmd->extra_count;
   plan.tty = cmd->pty.on ? cmd->pty.path : NULL;
+  plan.cgroup_fd = cmd->contain.cg.dirfd;
 
-  engine = uvexec__choose_engine(cmd);
   if (engine == UVEXEC_ENGINE_CLONE) {
     err = uvexec__engine_clone_spawn(cmd, &plan, &pidfd);
     if (err == 0) {
@@ -300,6 +379,7 @@ static int spawn(uvexec_cmd_t *cmd) {
 
   if (err != 0) {
     uvexec__stdio_abort(cmd);
+    uvexec__contain_close(cmd);
     if (cmd->error == NULL)
       uvexec__set_start_error(cmd, err, "fork/exec", cmd->path);
   }
@@ -369,7 +449,42 @@ int uvexec_cancel(uvexec_cmd_t *cmd) {
 int uvexec_kill(uvexec_cmd_t *cmd, int signum) {
   if (cmd == NULL || signum < 0 || signum >= NSIG)
     return UV_EINVAL;
-  return signal_child(cmd, signum);
+  return signal_run(cmd, signum);
+}
+
+/* suspend_run freezes (on) or thaws the run: a contained tree through
+ * cgroup.freeze, which it cannot see; else the child (its group when it
+ * leads one) with SIGSTOP and SIGCONT. */
+static int suspend_run(uvexec_cmd_t *cmd, int on) {
+  int err;
+
+  if (cmd == NULL)
+    return UV_EINVAL;
+  if (cmd->state != UVEXEC__RUNNING || cmd->exited)
+    return UV_ESRCH;
+  if (cmd->contain.on)
+    err = uvexec__contain_freeze(cmd, on);
+  else
+    err = uvexec__reap_signal(cmd, on ? SIGSTOP : SIGCONT);
+  if (err == 0)
+    cmd->suspended = on;
+  return err;
+}
+
+int uvexec_suspend(uvexec_cmd_t *cmd) {
+  return suspend_run(cmd, 1);
+}
+
+int uvexec_resume(uvexec_cmd_t *cmd) {
+  return suspend_run(cmd, 0);
+}
+
+int uvexec_contain_leftovers(const uvexec_cmd_t *cmd) {
+  if (cmd == NULL || !cmd->contain.on)
+    return UV_EINVAL;
+  if (cmd->state != UVEXEC__DONE)
+    return UV_EBUSY;
+  return cmd->leftovers;
 }
 
 /* ---- release -------------------------------------------------------------- */
@@ -395,6 +510,7 @@ void uvexec_cmd_free(uvexec_cmd_t *cmd) {
       cmd->exited = 1;
     }
     close_exit_watch(cmd);
+    uvexec__contain_close(cmd); /* the tree, killed and waited for */
     uvexec__reader_abandon(&cmd->out[0]);
     uvexec__reader_abandon(&cmd->out[1]);
     uvexec__writer_close(cmd);

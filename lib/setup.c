@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Child setup: the setters for what the child is given before it runs its
- * program (death signal, limits, umask, nice, groups, cgroup, which fds
- * it keeps). They only record; the clone engine (engine_clone.c) applies
+ * program (death signal, limits, umask, nice, groups, cgroup, containment,
+ * which fds it keeps). They only record; the clone engine (engine_clone.c) applies
  * them in the child, and the other engines refuse what they cannot do. */
 #include <signal.h>
 #include <stdlib.h>
@@ -102,6 +102,21 @@ int uvexec_cmd_set_cgroup(uvexec_cmd_t *cmd, const char *path) {
   return 0;
 }
 
+int uvexec_cmd_set_contain(uvexec_cmd_t *cmd, const char *parent) {
+  char *copy = NULL;
+
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (parent != NULL && parent[0] != '\0') {
+    copy = strdup(parent);
+    if (copy == NULL)
+      return UV_ENOMEM;
+  }
+  free(cmd->contain.parent);
+  cmd->contain.parent = copy;
+  cmd->contain.on = 1;
+  return 0;
+}
+
 int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on) {
   UVEXEC__GUARD_CONFIG(cmd);
   cmd->setup.keep_fds = on == 0;
@@ -112,7 +127,8 @@ int uvexec__setup_needs_clone(const uvexec_cmd_t *cmd) {
   const uvexec__setup_t *s = &cmd->setup;
 
   return s->pdeathsig != 0 || s->rlimit_count > 0 || s->set_umask ||
-         s->set_nice || s->set_groups || s->cgroup != NULL;
+         s->set_nice || s->set_groups || s->cgroup != NULL ||
+         cmd->contain.on;
 }
 
 void uvexec__setup_release(uvexec_cmd_t *cmd) {
@@ -120,4 +136,6 @@ void uvexec__setup_release(uvexec_cmd_t *cmd) {
   free(cmd->setup.groups);
   free(cmd->setup.cgroup);
   memset(&cmd->setup, 0, sizeof(cmd->setup));
+  free(cmd->contain.parent);
+  cmd->contain.parent = NULL;
 }

@@ -689,6 +689,154 @@ static int pipeline_sub(const char *sub, int argc, char **argv, int *rc) {
   return 1;
 }
 
+/* ---- process trees (containment) ---------------------------------------- */
+
+/* tree_member runs one process of an escape tree: it says "pid PID", tells
+ * the helper it is set (a byte on sync), and waits; with term it answers
+ * SIGTERM with "term PID" and exits 0. SIGTERM stays blocked but inside
+ * sigsuspend(), so a signal sent right after "ready" is never lost. */
+static void tree_member(int sync, int term, int ready) {
+  struct sigaction sa;
+  sigset_t block, old;
+  char line[64];
+
+  if (term) {
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+  }
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  sigdelset(&old, SIGTERM);
+  snprintf(line, sizeof line, "pid %ld\n", (long)getpid());
+  write_str(1, line);
+  if (ready)
+    write_str(1, "ready\n");
+  if (sync >= 0) {
+    write_all(sync, "x", 1);
+    close(sync);
+  }
+  while (!got_term)
+    sigsuspend(&old);
+  snprintf(line, sizeof line, "term %ld\n", (long)getpid());
+  write_str(1, line);
+  _exit(0);
+}
+
+/* escape N MODE: a tree that escapes a process group and a session: of N
+ * descendants, the first leads a new session (setsid), the second is
+ * orphaned by a double fork (its parent is init), the rest are plain
+ * children. Each says "pid PID"; once all have, the helper says its own
+ * "pid PID" (not when it exits) and "ready". MODE: wait (every process
+ * waits to be killed), exit (the helper exits 0 once all have said their
+ * pid, leaving the rest), term (every process, the helper too, answers
+ * SIGTERM with "term PID" and exits 0), exit-term (the helper exits, the
+ * rest answer SIGTERM). */
+static int cmd_escape(long n, const char *mode) {
+  int term = strcmp(mode, "term") == 0 || strcmp(mode, "exit-term") == 0;
+  int leave = strncmp(mode, "exit", 4) == 0, sync[2];
+  long i;
+  char c;
+
+  if (pipe(sync) != 0)
+    return 3;
+  for (i = 0; i < n; i++) {
+    pid_t pid = fork();
+
+    if (pid < 0)
+      return 3;
+    if (pid > 0)
+      continue;
+    close(sync[0]);
+    if (i == 0) {
+      setsid();
+    } else if (i == 1) {
+      pid = fork(); /* the grandchild is orphaned at once */
+      if (pid != 0)
+        _exit(pid < 0 ? 3 : 0);
+    }
+    tree_member(sync[1], term, 0);
+  }
+  close(sync[1]);
+  for (i = 0; i < n; i++)
+    while (read(sync[0], &c, 1) < 0 && errno == EINTR)
+      ;
+  close(sync[0]);
+  if (leave) {
+    write_str(1, "ready\n");
+    return 0;
+  }
+  tree_member(-1, term, 1);
+  return 0;
+}
+
+/* forkloop MAX: forks children that wait to be killed, as fast as it can,
+ * says "ready" after the first 50, and stops at MAX (a bound, so that a
+ * test gone wrong cannot take the machine's pids). */
+static int cmd_forkloop(long max) {
+  long i;
+
+  for (i = 0; i < max; i++) {
+    pid_t pid = fork();
+
+    if (pid == 0) {
+      for (;;)
+        pause();
+    }
+    if (i == 50)
+      write_str(1, "ready\n");
+  }
+  for (;;)
+    pause();
+  return 0;
+}
+
+/* tick MS: "tick N" every MS milliseconds, N from 1, until killed. */
+static int cmd_tick(long ms) {
+  char line[64];
+  long n;
+
+  for (n = 1;; n++) {
+    sleep_ms(ms);
+    snprintf(line, sizeof line, "tick %ld\n", n);
+    write_str(1, line);
+  }
+  return 0;
+}
+
+/* tree-write BYTES: a child writes BYTES bytes of 'w' to stdout and then
+ * waits to be killed; the helper exits 0 once the child has written them
+ * all, leaving it in the tree. */
+static int cmd_tree_write(long bytes) {
+  char buf[4096], c;
+  int sync[2];
+  pid_t pid;
+
+  if (pipe(sync) != 0)
+    return 3;
+  pid = fork();
+  if (pid < 0)
+    return 3;
+  if (pid == 0) {
+    close(sync[0]);
+    memset(buf, 'w', sizeof buf);
+    while (bytes > 0) {
+      size_t n = bytes < (long)sizeof buf ? (size_t)bytes : sizeof buf;
+      write_all(1, buf, n);
+      bytes -= (long)n;
+    }
+    write_all(sync[1], "x", 1);
+    for (;;)
+      pause();
+  }
+  close(sync[1]);
+  while (read(sync[0], &c, 1) < 0 && errno == EINTR)
+    ;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   const char *sub;
 
@@ -785,6 +933,24 @@ int main(int argc, char **argv) {
     int rc;
     if (pipeline_sub(sub, argc, argv, &rc))
       return rc;
+  }
+
+  /* Process trees. */
+  if (strcmp(sub, "escape") == 0) {
+    NEED(2);
+    return cmd_escape(parse_long(argv[0], "escape: bad count"), argv[1]);
+  }
+  if (strcmp(sub, "forkloop") == 0) {
+    NEED(1);
+    return cmd_forkloop(parse_long(argv[0], "forkloop: bad count"));
+  }
+  if (strcmp(sub, "tick") == 0) {
+    NEED(1);
+    return cmd_tick(parse_long(argv[0], "tick: bad ms"));
+  }
+  if (strcmp(sub, "tree-write") == 0) {
+    NEED(1);
+    return cmd_tree_write(parse_long(argv[0], "tree-write: bad count"));
   }
 
   /* Child setup. */
