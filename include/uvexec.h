@@ -1046,6 +1046,18 @@ UVEXEC_EXTERN int uvexec_pipeline_set_wait_delay(uvexec_pipeline_t *p,
 UVEXEC_EXTERN int uvexec_pipeline_set_new_session(uvexec_pipeline_t *p,
                                                   int on);
 
+/** uvexec_pipeline_set_contain puts the whole pipeline in one cgroup v2
+ * directory made under parent (as uvexec_cmd_set_contain() resolves it),
+ * each member in a directory of its own inside it: a stop (the timeout,
+ * uvexec_pipeline_cancel(), uvexec_pipeline_free()) reaches every process
+ * every member started, and each member stops what it leaves at its own
+ * exit, as a contained cmd does. The done callback comes once every
+ * member's tree is empty; the directory goes then. A member that was
+ * contained, or given a cgroup, by the caller makes the start fail with
+ * UV_EINVAL; the start errors of uvexec_cmd_set_contain() apply. */
+UVEXEC_EXTERN int uvexec_pipeline_set_contain(uvexec_pipeline_t *p,
+                                              const char *parent);
+
 /** uvexec_pipeline_start starts every member on loop, or none (Go's
  * Cmd.Start for the whole chain); done_cb (may be NULL) is called once
  * it is over. The members form one new process group, led by the first

@@ -21,7 +21,14 @@
  * is signalled only while a member is unreaped: the group's id is the
  * first member's pid, and only a live (or zombie) member keeps that
  * number from being reused. Where no group can be set (the uv_spawn
- * engine, a new session per member) each member is signalled in turn. */
+ * engine, a new session per member) each member is signalled in turn.
+ *
+ * A contained pipeline (uvexec_pipeline_set_contain) has one cgroup v2
+ * directory of its own (cgroup.c), and each member is contained in a
+ * directory inside it (uvexec_cmd_set_contain): a stop reaches every
+ * process of every member's tree through the pipeline's directory, and
+ * each member stops what it leaves at its own exit, as any contained
+ * cmd does. The directory goes once every member is done. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -52,6 +59,8 @@ struct uvexec_pipeline_s {
   uint64_t wait_delay_ms; /* 0: the members keep their own */
   int cancel_signal;
   int new_session;
+  int contain;          /* uvexec_pipeline_set_contain was called */
+  char *contain_parent; /* owned; NULL: the default */
 
   /* The run. */
   uv_loop_t *loop;
@@ -63,6 +72,7 @@ struct uvexec_pipeline_s {
   /* The timeout's timer is allocated on its own and freed by its close
    * callback, so that the pipeline may be freed before libuv is done. */
   uv_timer_t *timer;
+  uvexec__cgroup_t cg; /* a contained pipeline's directory */
   char *error; /* owned */
 };
 
@@ -193,6 +203,7 @@ uvexec_pipeline_t *uvexec_pipeline_cmds(uvexec_cmd_t *const *cmds, size_t n) {
   p->state = P_CONFIGURING;
   p->policy = UVEXEC_PIPE_FAIL;
   p->cancel_signal = SIGKILL;
+  uvexec__cgroup_init(&p->cg);
   return p;
 }
 
@@ -234,13 +245,16 @@ static void close_timer(uvexec_pipeline_t *p) {
   }
 }
 
-/* signal_group sends signum to the members' process group, if there is
- * one and a member still holds its id (an unreaped member: the id is the
- * first member's pid, and a group without a member could be another's by
- * now). Non-zero when it was sent. */
+/* signal_group sends signum to every process of a contained pipeline's
+ * tree, or to the members' process group, if there is one and a member
+ * still holds its id (an unreaped member: the id is the first member's
+ * pid, and a group without a member could be another's by now). Non-zero
+ * when it was sent. */
 static int signal_group(uvexec_pipeline_t *p, int signum) {
   size_t i;
 
+  if (p->cg.dirfd >= 0)
+    return uvexec__cgroup_signal(&p->cg, signum) == 0;
   if (p->pgid <= 0)
     return 0;
   for (i = 0; i < p->n; i++) {
@@ -266,6 +280,9 @@ void uvexec_pipeline_free(uvexec_pipeline_t *p) {
     p->cmds[i]->pipeline = NULL;
     uvexec_cmd_free(p->cmds[i]);
   }
+  /* Each member's free removed its own directory, inside this one. */
+  (void)uvexec__cgroup_remove(&p->cg);
+  free(p->contain_parent);
   free(p->cmds);
   free(p->error);
   free(p);
@@ -328,6 +345,21 @@ int uvexec_pipeline_set_wait_delay(uvexec_pipeline_t *p, uint64_t ms) {
 int uvexec_pipeline_set_new_session(uvexec_pipeline_t *p, int on) {
   GUARD_CONFIG(p);
   p->new_session = on != 0;
+  return 0;
+}
+
+int uvexec_pipeline_set_contain(uvexec_pipeline_t *p, const char *parent) {
+  char *copy = NULL;
+
+  GUARD_CONFIG(p);
+  if (parent != NULL && parent[0] != '\0') {
+    copy = strdup(parent);
+    if (copy == NULL)
+      return UV_ENOMEM;
+  }
+  free(p->contain_parent);
+  p->contain_parent = copy;
+  p->contain = 1;
   return 0;
 }
 
@@ -450,6 +482,8 @@ static void on_member_done(uvexec_cmd_t *cmd, int status) {
   if (p == NULL)
     return;
   p->running--;
+  if (p->running == 0)
+    (void)uvexec__cgroup_remove(&p->cg); /* every member's is gone */
   if (p->state != P_RUNNING || p->running > 0)
     return;
   close_timer(p);
@@ -472,6 +506,12 @@ static int check_members(uvexec_pipeline_t *p) {
 
     if (cmd->state != UVEXEC__CONFIGURING)
       return UV_EALREADY;
+    if (p->contain && (cmd->contain.on || cmd->setup.cgroup != NULL)) {
+      set_member_error(p, i,
+                       "a contained pipeline puts its members in its own "
+                       "cgroup; it cannot have one of its own");
+      return UV_EINVAL;
+    }
     if (joints_free(cmd, i, p->n) && uvexec__check_config(cmd) == 0)
       continue;
     set_member_error(p, i,
@@ -508,6 +548,38 @@ static int configure_members(uvexec_pipeline_t *p) {
   return grouped;
 }
 
+/* contain_members makes the pipeline's directory and contains each member
+ * in one of its own inside it. */
+static int contain_members(uvexec_pipeline_t *p) {
+  char *parent = NULL, *why = NULL;
+  size_t i;
+  int err;
+
+  err = uvexec__cgroup_parent(p->contain_parent, &parent);
+  if (err != 0) {
+    set_error(p, "pipeline: contain: no cgroup v2 directory of this "
+                 "process's to make it in: %s",
+              uvexec_strerror(err));
+    return err;
+  }
+  err = uvexec__cgroup_make(parent, &p->cg, &why);
+  free(parent);
+  if (err != 0) {
+    set_error(p, "pipeline: %s", why != NULL ? why : uvexec_strerror(err));
+    free(why);
+    return err;
+  }
+  for (i = 0; i < p->n; i++) {
+    err = uvexec_cmd_set_contain(p->cmds[i], p->cg.path);
+    if (err != 0) {
+      set_error(p, "pipeline: %s", uvexec_strerror(err));
+      (void)uvexec__cgroup_remove(&p->cg);
+      return err;
+    }
+  }
+  return 0;
+}
+
 int uvexec_pipeline_start(uvexec_pipeline_t *p, uv_loop_t *loop,
                           uvexec_pipeline_done_cb done_cb) {
   size_t njoints, i, started = 0;
@@ -538,6 +610,8 @@ int uvexec_pipeline_start(uvexec_pipeline_t *p, uv_loop_t *loop,
       return err;
     }
   }
+  if (p->contain && (err = contain_members(p)) != 0)
+    return err;
 
   njoints = p->n > 1 ? p->n - 1 : 0;
   if (njoints > 0) {
@@ -629,6 +703,8 @@ fail:
       uvexec_kill(p->cmds[i], SIGKILL);
     for (i = 0; i < started; i++)
       stop_member(p->cmds[i], UV_ECANCELED, 1);
+  } else {
+    (void)uvexec__cgroup_remove(&p->cg);
   }
   return err;
 }

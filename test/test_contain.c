@@ -876,6 +876,106 @@ START_TEST(test_guards) {
 }
 END_TEST
 
+/* ---- pipelines ------------------------------------------------------------ */
+
+typedef struct {
+  int done;
+  int status;
+} pdone_t;
+
+static void on_pipeline_done(uvexec_pipeline_t *pl, int status) {
+  pdone_t *d = uvexec_pipeline_data(pl);
+
+  d->done++;
+  d->status = status;
+}
+
+/* contained_pipeline builds `helper escape 2 MODE | helper cat`, the last
+ * member's output watched by p, contained under parent. */
+static uvexec_pipeline_t *contained_pipeline(const char *mode, probe_t *p,
+                                             const char *parent, pdone_t *d) {
+  uvexec_cmd_t *last = helper_cmd("cat", NULL);
+  uvexec_pipeline_t *pl;
+
+  memset(p, 0, sizeof(*p));
+  p->cmd = last;
+  ck_assert_int_eq(uvexec_cmd_on_stdout(last, probe_stdout_cb), 0);
+  pl = uvexec_pipeline(helper_cmd("escape", "2", mode, NULL), last, NULL);
+  ck_assert_ptr_nonnull(pl);
+  uvexec_cmd_set_data(last, p);
+  uvexec_pipeline_set_data(pl, d);
+  ck_assert_int_eq(uvexec_pipeline_set_contain(pl, parent), 0);
+  ck_assert_int_eq(uvexec_pipeline_start(pl, test_loop, on_pipeline_done), 0);
+  ck_assert_int_eq(subdirs(parent), 1); /* the pipeline's, one for all */
+  return pl;
+}
+
+/* A cancel of a contained pipeline ends the tree every member started,
+ * escaped or not, and the directory goes. */
+START_TEST(test_pipeline_contained_cancel) {
+  const char *parent = test_parent();
+  uvexec_pipeline_t *pl;
+  pdone_t d = {0, 0};
+  tree_t t;
+  probe_t p;
+
+  pl = contained_pipeline("wait", &p, parent, &d);
+  probe_wait_text(&p, "ready\n");
+  tree_read(&t, p.out.data);
+  ck_assert_int_eq(t.n, 3);
+  ck_assert_int_eq(uvexec_pipeline_cancel(pl), 0);
+  run_loop_until(test_loop, &d.done, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(d.status, UV_ECANCELED);
+  tree_gone(&t);
+  ck_assert_int_eq(subdirs(parent), 0);
+  uvexec_pipeline_free(pl);
+  tbuf_free(&p.out);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  parent_done(parent);
+}
+END_TEST
+
+/* The first member exits and leaves two processes holding the joint
+ * pipe: they are stopped at its exit, so the last member sees end of file
+ * and the pipeline succeeds; its done came once the tree was empty. */
+START_TEST(test_pipeline_contained_leftovers) {
+  const char *parent = test_parent();
+  uvexec_pipeline_t *pl;
+  pdone_t d = {0, 0};
+  probe_t p;
+
+  pl = contained_pipeline("exit", &p, parent, &d);
+  run_loop_until(test_loop, &d.done, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(d.status, 0);
+  ck_assert_int_eq(count_lines(p.out.data, "pid "), 2);
+  ck_assert_int_eq(uvexec_contain_leftovers(uvexec_pipeline_cmd(pl, 0)), 2);
+  ck_assert_int_eq(subdirs(parent), 0);
+  uvexec_pipeline_free(pl);
+  tbuf_free(&p.out);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  parent_done(parent);
+}
+END_TEST
+
+/* A member contained on its own cannot be a contained pipeline's. */
+START_TEST(test_pipeline_contained_refused) {
+  const char *parent = test_parent();
+  uvexec_cmd_t *first = helper_cmd("echo", "x", NULL);
+  uvexec_pipeline_t *pl;
+
+  ck_assert_int_eq(uvexec_cmd_set_contain(first, parent), 0);
+  pl = uvexec_pipeline(first, helper_cmd("cat", NULL), NULL);
+  ck_assert_ptr_nonnull(pl);
+  ck_assert_int_eq(uvexec_pipeline_set_contain(pl, parent), 0);
+  ck_assert_int_eq(uvexec_pipeline_start(pl, test_loop, NULL), UV_EINVAL);
+  ck_assert_ptr_nonnull(strstr(uvexec_pipeline_error(pl), "cgroup"));
+  ck_assert_int_eq(subdirs(parent), 0);
+  uvexec_pipeline_free(pl);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  parent_done(parent);
+}
+END_TEST
+
 /* ---- many ---------------------------------------------------------------- */
 
 /* 200 contained runs leave no directory and no fd. */
@@ -939,6 +1039,9 @@ int main(void) {
   ADD_TEST(s, test_refused_no_parent);
   ADD_TEST(s, test_refused_with_cgroup);
   ADD_TEST(s, test_refused_parent_not_writable);
+  ADD_TEST(s, test_pipeline_contained_cancel);
+  ADD_TEST(s, test_pipeline_contained_leftovers);
+  ADD_TEST(s, test_pipeline_contained_refused);
   ADD_TEST(s, test_many_contained_runs);
   rc = run_suite(s);
   remove_suite_dir();
