@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* control — stopping commands: a timeout, a graceful cancel, and a whole
- * process group at once (Go's CommandContext, Cmd.Cancel, Cmd.WaitDelay and
- * SysProcAttr.Setsid).
+/* control — stopping commands: a timeout, a graceful cancel, a whole
+ * process group at once, and a whole process tree (Go's CommandContext,
+ * Cmd.Cancel, Cmd.WaitDelay and SysProcAttr.Setsid; systemd's
+ * KillMode=control-group).
  *
  *   1. `sleep 10` with a timeout: killed when it runs out, done status
  *      UV_ETIMEDOUT.
@@ -9,11 +10,14 @@
  *      signal once it prints "ready": it says goodbye and exits on its own
  *      well within the wait delay, so no SIGKILL is needed. Done status
  *      UV_ECANCELED, exit code 0.
- *   3. `sh -c 'sleep 30 & sleep 30 & wait'` with a timeout (the script
- *      also prints the two sleeps' pids, to look for them afterwards),
- *      twice: in the caller's process group, where only the shell is
- *      killed and its sleeps live on; then in a new session, where the
- *      timeout kills the whole group.
+ *   3. `sh -c 'setsid sleep 30 & sleep 30 & wait'` with a timeout (the
+ *      script also prints the two sleeps' pids, to look for them
+ *      afterwards), three times: in the caller's process group, where
+ *      only the shell is killed and its sleeps live on; in a new session,
+ *      where the timeout kills the whole group but the sleep that made a
+ *      session of its own escapes; and contained (a cgroup of its own),
+ *      where the timeout ends every process of the tree. Where no cgroup
+ *      v2 directory can be written, the third says why and is skipped.
  *
  * Each step prints what happened and how long it took.
  *
@@ -130,23 +134,31 @@ static int count_running(const step_t *step) {
   return n;
 }
 
-static void group_step(int new_session, uint64_t timeout_ms) {
+typedef enum { OWN_GROUP, NEW_SESSION, CONTAINED } how_t;
+
+static void group_step(how_t how, uint64_t timeout_ms) {
   step_t step = {0};
   uvexec_cmd_t *cmd;
   int i, left, tries;
 
   cmd = uvexec_command("sh", "-c",
-                       "sleep 30 & echo $!; sleep 30 & echo $!; wait", NULL);
+                       "setsid sleep 30 & echo $!; sleep 30 & echo $!; wait",
+                       NULL);
   uvexec_cmd_on_stdout_line(cmd, on_pid_line);
   uvexec_cmd_set_timeout(cmd, timeout_ms);
-  uvexec_cmd_set_new_session(cmd, new_session);
+  uvexec_cmd_set_new_session(cmd, how == NEW_SESSION);
+  if (how == CONTAINED)
+    uvexec_cmd_set_contain(cmd, NULL); /* in this process's own cgroup */
   run(cmd, &step);
   uvexec_cmd_free(cmd);
+  if (step.npids == 0)
+    return; /* it could not start */
 
   /* A process sent SIGKILL may take a moment to be gone: when the group
-   * was signalled, look again for a while before counting. */
+   * was signalled, look again for a while before counting. (A contained
+   * tree is gone before its done callback.) */
   left = count_running(&step);
-  for (tries = 0; new_session && left > 0 && tries < 50; tries++) {
+  for (tries = 0; how == NEW_SESSION && left > 1 && tries < 50; tries++) {
     uv_sleep(10);
     left = count_running(&step);
   }
@@ -194,10 +206,14 @@ int main(int argc, char **argv) {
 
   printf("\n3a. a tree of processes in our own process group, timeout %ld ms\n",
          timeout_ms);
-  group_step(0, (uint64_t)timeout_ms);
+  group_step(OWN_GROUP, (uint64_t)timeout_ms);
 
   printf("\n3b. the same tree in a new session, timeout %ld ms\n", timeout_ms);
-  group_step(1, (uint64_t)timeout_ms);
+  group_step(NEW_SESSION, (uint64_t)timeout_ms);
+
+  printf("\n3c. the same tree contained (a cgroup of its own), timeout %ld ms\n",
+         timeout_ms);
+  group_step(CONTAINED, (uint64_t)timeout_ms);
 
   uv_run(&loop, UV_RUN_DEFAULT); /* lets the freed cmds' handles close */
   return uv_loop_close(&loop) == 0 ? 0 : 1;

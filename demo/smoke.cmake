@@ -9,7 +9,7 @@
 # match them by accident. A sanitizer report (make asan) fails any of them.
 
 function(uvexec_demo_test name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "ARGS;PASS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "ARGS;PASS;SKIP")
   add_test(NAME demo.${name}
     COMMAND $<TARGET_FILE:demo-${name}> ${arg_ARGS}
     WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
@@ -18,6 +18,12 @@ function(uvexec_demo_test name)
     FAIL_REGULAR_EXPRESSION "Sanitizer|runtime error:"
     TIMEOUT 30
     LABELS demo)
+  # SKIP: output that says the machine cannot show it (ctest reports the
+  # test as not run, never as passed).
+  if(arg_SKIP)
+    set_tests_properties(demo.${name} PROPERTIES
+      SKIP_REGULAR_EXPRESSION "${arg_SKIP}")
+  endif()
 endfunction()
 
 # The listing of this very directory, which holds ls_output.c.
@@ -69,9 +75,13 @@ set_tests_properties(demo.parallel.halt PROPERTIES
   TIMEOUT 30
   LABELS demo)
 
-# The timeout, the graceful stop, and the process group.
+# The timeout, the graceful stop, the process group (which the setsid
+# sleep escapes) and the contained tree (which nothing escapes). Where no
+# cgroup v2 directory can be written, the contained step says so and the
+# test is not counted as passed.
 uvexec_demo_test(control
-  PASS "1\\. .*done: ETIMEDOUT, .*signal 9.*2\\. .*stdout \\| got TERM\n.*done: ECANCELED, .* exited with code 0\n.*3a\\. .*still running: 2 of 2\n.*3b\\. .*done: ETIMEDOUT, .*still running: 0 of 2\n")
+  PASS "1\\. .*done: ETIMEDOUT, .*signal 9.*2\\. .*stdout \\| got TERM\n.*done: ECANCELED, .* exited with code 0\n.*3a\\. [^\n]*\n[^\n]*done: ETIMEDOUT[^\n]*\n  background sleeps still running: 2 of 2\n.*3b\\. [^\n]*\n[^\n]*done: ETIMEDOUT[^\n]*\n  background sleeps still running: 1 of 2\n.*3c\\. [^\n]*\n[^\n]*done: ETIMEDOUT[^\n]*\n  background sleeps still running: 0 of 2\n"
+  SKIP "3c\\. [^\n]*\n  could not start")
 
 # The shell's prompt came back after each command, `stty size` followed the
 # resize, ticks came in between, and end of input ended the shell.
