@@ -346,6 +346,76 @@ START_TEST(test_fork_loop_killed) {
 }
 END_TEST
 
+/* The output limit stops the whole tree too: the directory goes only
+ * once the tree is empty, after the done callback. */
+START_TEST(test_output_limit_stops_tree) {
+  const char *parent = test_parent();
+  probe_t p;
+
+  probe_init(&p, helper_cmd("escape", "3", "wait", NULL));
+  contain(&p, parent);
+  ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_cmd_set_output_limit(p.cmd, 8), 0);
+  probe_start(&p);
+  probe_wait(&p);
+  ck_assert_int_eq(p.status, UV_ENOBUFS);
+  ck_assert_int_eq(subdirs(parent), 0);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  parent_done(parent);
+  probe_free(&p);
+}
+END_TEST
+
+typedef struct {
+  int done;
+  int status;
+  int halted_status;
+} group_seen_t;
+
+static void on_group_member(uvexec_cmd_t *cmd, int status) {
+  group_seen_t *g = uvexec_cmd_data(cmd);
+
+  if (uvexec_exit_code(cmd) != 1)
+    g->halted_status = status;
+}
+
+static void on_group_done(uvexec_group_t *group, int status) {
+  group_seen_t *g = uvexec_group_data(group);
+
+  g->done = 1;
+  g->status = status;
+}
+
+/* A group's halt cancels a contained cmd: its whole tree goes. */
+START_TEST(test_group_halt_stops_tree) {
+  const char *parent = test_parent();
+  uvexec_cmd_t *tree = helper_cmd("escape", "3", "wait", NULL);
+  uvexec_cmd_t *fails = helper_cmd("die", "1", "failing on purpose", NULL);
+  group_seen_t seen = {0, 0, 0};
+  uvexec_group_t *g;
+
+  ck_assert_int_eq(uvexec_cmd_set_contain(tree, parent), 0);
+  uvexec_cmd_set_data(tree, &seen);
+  uvexec_cmd_set_data(fails, &seen);
+  g = uvexec_group_new(test_loop, 0);
+  ck_assert_ptr_nonnull(g);
+  uvexec_group_set_data(g, &seen);
+  ck_assert_int_eq(uvexec_group_set_halt(g, UVEXEC_HALT_NOW), 0);
+  ck_assert_int_eq(uvexec_group_add(g, tree, on_group_member), 0);
+  ck_assert_int_eq(uvexec_group_add(g, fails, on_group_member), 0);
+  ck_assert_int_eq(uvexec_group_wait(g, on_group_done), 0);
+  run_loop_until(test_loop, &seen.done, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(seen.status, UVEXEC_EEXIT);
+  ck_assert_int_eq(seen.halted_status, UV_ECANCELED);
+  ck_assert_int_eq(subdirs(parent), 0);
+  uvexec_group_free(g);
+  uvexec_cmd_free(tree);
+  uvexec_cmd_free(fails);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  parent_done(parent);
+}
+END_TEST
+
 /* ---- what the child leaves at its exit ------------------------------------ */
 
 /* The child exits 0 and leaves three processes running (one of them in a
@@ -1025,6 +1095,8 @@ int main(void) {
   ADD_TEST(s, test_escaping_tree_gone_after_free);
   ADD_TEST(s, test_cancel_signal_reaches_every_process);
   ADD_TEST(s, test_fork_loop_killed);
+  ADD_TEST(s, test_output_limit_stops_tree);
+  ADD_TEST(s, test_group_halt_stops_tree);
   ADD_TEST(s, test_leftovers_stopped_and_counted);
   ADD_TEST(s, test_leftovers_get_the_cancel_signal);
   ADD_TEST(s, test_grandchild_holding_stdout);
