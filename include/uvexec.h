@@ -178,6 +178,17 @@ UVEXEC_EXTERN uvexec_cmd_t *uvexec_command(const char *name, ...);
  * empty argv, an empty name, or no memory. */
 UVEXEC_EXTERN uvexec_cmd_t *uvexec_command_argv(const char *const argv[]);
 
+/** uvexec_cmd_copy returns a new, unstarted cmd with cmd's configuration:
+ * the arguments, the environment's changes, the directory, where each
+ * stream goes and how it is captured, the bytes given to
+ * uvexec_cmd_set_stdin() (also once cmd has run), the callbacks, the data
+ * pointer, the timeout, the cancel signal and wait delay, the limits, the
+ * child setup, the terminal and the containment. What belongs to a run is
+ * not copied: its output, its status, a stdin stream's close. cmd may be in
+ * any state: "run it again" is a copy started. Free the copy with
+ * uvexec_cmd_free(). NULL for NULL, a freed cmd, or no memory. */
+UVEXEC_EXTERN uvexec_cmd_t *uvexec_cmd_copy(const uvexec_cmd_t *cmd);
+
 /** uvexec_cmd_free releases cmd in any state; NULL is a no-op. A running
  * child is killed (SIGKILL, to its whole group when it leads one) and
  * reaped before the call returns, which SIGKILL makes short; no callback
@@ -385,6 +396,17 @@ UVEXEC_EXTERN int uvexec_cmd_set_wait_delay(uvexec_cmd_t *cmd, uint64_t ms);
  * default) means no limit. */
 UVEXEC_EXTERN int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd,
                                               size_t bytes);
+
+/** uvexec_cmd_set_capture_bounds makes every captured stream of cmd keep
+ * only its first head and its last tail bytes, with
+ * "\n... omitting N bytes ...\n" between them when anything was left out
+ * (Go keeps a failed command's stderr so): the child runs on, however
+ * much it writes, and the capture explains its start and its end. Data
+ * and line callbacks still see every byte. With an output limit too, the
+ * limit counts every byte captured. 0 and 0 (the default): the whole
+ * stream is kept. */
+UVEXEC_EXTERN int uvexec_cmd_set_capture_bounds(uvexec_cmd_t *cmd,
+                                                size_t head, size_t tail);
 
 /** Which machinery starts the child. */
 typedef enum {

@@ -104,11 +104,105 @@ void uvexec__cmd_release(uvexec_cmd_t *cmd) {
   uvexec__free_messages(cmd);
   uvexec__setup_release(cmd);
   uvexec__buf_free(&cmd->in.queue);
+  uvexec__buf_free(&cmd->in.data);
   for (i = 0; i < 2; i++) {
     uvexec__buf_free(&cmd->out[i].buf);
     uvexec__buf_free(&cmd->out[i].line);
+    free(cmd->out[i].bounds.ring);
   }
   free(cmd);
+}
+
+/* ---- copies ------------------------------------------------------------- */
+
+/* copy_reader gives to the configuration of from: where the stream goes,
+ * whether it is captured and how, its callbacks. */
+static void copy_reader(uvexec__reader_t *to, const uvexec__reader_t *from) {
+  to->kind = from->kind;
+  to->capture = from->capture;
+  to->caller_fd = from->caller_fd;
+  to->data_cb = from->data_cb;
+  to->line_cb = from->line_cb;
+}
+
+uvexec_cmd_t *uvexec_cmd_copy(const uvexec_cmd_t *cmd) {
+  uvexec_cmd_t *copy;
+  size_t i;
+
+  if (cmd == NULL || cmd->freed)
+    return NULL;
+  copy = uvexec_command_argv((const char *const *)cmd->argv);
+  if (copy == NULL)
+    return NULL;
+  copy->data = cmd->data;
+  if (cmd->dir != NULL && (copy->dir = strdup(cmd->dir)) == NULL)
+    goto fail;
+
+  copy->env_cleared = cmd->env_cleared;
+  if (cmd->env_count > 0) {
+    copy->env = calloc(cmd->env_count, sizeof(*copy->env));
+    if (copy->env == NULL)
+      goto fail;
+    for (; copy->env_count < cmd->env_count; copy->env_count++) {
+      const uvexec__env_entry_t *e = &cmd->env[copy->env_count];
+      uvexec__env_entry_t *t = &copy->env[copy->env_count];
+
+      t->name = strdup(e->name);
+      t->value = e->value != NULL ? strdup(e->value) : NULL;
+      if (t->name == NULL || (e->value != NULL && t->value == NULL)) {
+        free(t->name);
+        free(t->value);
+        goto fail;
+      }
+    }
+  }
+  if (cmd->extra_count > 0) {
+    copy->extra_fds = malloc(cmd->extra_count * sizeof(*copy->extra_fds));
+    if (copy->extra_fds == NULL)
+      goto fail;
+    memcpy(copy->extra_fds, cmd->extra_fds,
+           cmd->extra_count * sizeof(*copy->extra_fds));
+    copy->extra_count = cmd->extra_count;
+  }
+
+  copy->new_session = cmd->new_session;
+  copy->set_pgid = cmd->set_pgid;
+  copy->pgid = cmd->pgid;
+  copy->set_uid = cmd->set_uid;
+  copy->set_gid = cmd->set_gid;
+  copy->uid = cmd->uid;
+  copy->gid = cmd->gid;
+  copy->timeout_ms = cmd->timeout_ms;
+  copy->wait_delay_ms = cmd->wait_delay_ms;
+  copy->cancel_signal = cmd->cancel_signal;
+  copy->output_limit = cmd->output_limit;
+  copy->capture_head = cmd->capture_head;
+  copy->capture_tail = cmd->capture_tail;
+  copy->engine = cmd->engine;
+  if (uvexec__setup_copy(copy, cmd) != 0)
+    goto fail;
+
+  copy->in.kind = cmd->in.kind;
+  copy->in.caller_fd = cmd->in.caller_fd;
+  copy->in.streaming = cmd->in.streaming;
+  /* A stream's close is a run's; bytes given before the start are the
+   * configuration's. */
+  copy->in.close_requested = cmd->in.streaming ? 0 : cmd->in.close_requested;
+  copy->in.drain_cb = cmd->in.drain_cb;
+  if (cmd->in.data.len > 0 &&
+      uvexec__buf_append(&copy->in.data, cmd->in.data.base,
+                         cmd->in.data.len) != 0)
+    goto fail;
+  for (i = 0; i < 2; i++)
+    copy_reader(&copy->out[i], &cmd->out[i]);
+  copy->pty.on = cmd->pty.on;
+  copy->pty.rows = cmd->pty.rows;
+  copy->pty.cols = cmd->pty.cols;
+  return copy;
+
+fail:
+  uvexec__cmd_release(copy);
+  return NULL;
 }
 
 void uvexec_cmd_set_data(uvexec_cmd_t *cmd, void *data) {
@@ -223,6 +317,7 @@ int uvexec_cmd_on_stderr_line(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
 
 static void reset_stdin(uvexec__writer_t *in) {
   uvexec__buf_free(&in->queue);
+  uvexec__buf_free(&in->data);
   in->kind = UVEXEC__IO_NULL;
   in->caller_fd = -1;
   in->streaming = 0;
@@ -251,7 +346,7 @@ int uvexec_cmd_set_stdin(uvexec_cmd_t *cmd, const void *data, size_t len) {
     return err;
   reset_stdin(&cmd->in);
   cmd->in.kind = UVEXEC__IO_PIPE;
-  cmd->in.queue = copy;
+  cmd->in.data = copy;
   cmd->in.close_requested = 1;
   return 0;
 }
@@ -338,6 +433,14 @@ int uvexec_cmd_set_wait_delay(uvexec_cmd_t *cmd, uint64_t ms) {
 int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd, size_t bytes) {
   UVEXEC__GUARD_CONFIG(cmd);
   cmd->output_limit = bytes;
+  return 0;
+}
+
+int uvexec_cmd_set_capture_bounds(uvexec_cmd_t *cmd, size_t head,
+                                  size_t tail) {
+  UVEXEC__GUARD_CONFIG(cmd);
+  cmd->capture_head = head;
+  cmd->capture_tail = tail;
   return 0;
 }
 

@@ -192,6 +192,15 @@ typedef enum {
 
 typedef struct uvexec__loop_share_s uvexec__loop_share_t;
 
+/* A bounded capture's middle and tail (bounds.c). */
+typedef struct {
+  char *ring; /* the last bytes, capture_tail of them; owned */
+  size_t at;  /* where the next byte goes in ring */
+  size_t filled;
+  uint64_t seen;    /* bytes offered to the capture in all */
+  uint64_t omitted; /* bytes neither in the head nor in the ring */
+} uvexec__bounds_t;
+
 /* A stream the parent reads (the child's stdout or stderr). */
 typedef struct {
   uvexec__io_kind_t kind;
@@ -201,6 +210,7 @@ typedef struct {
   uvexec_data_cb line_cb; /* optional */
   uvexec__buf_t buf;      /* captured bytes, owned */
   uvexec__buf_t line;     /* the incomplete line for line_cb, owned */
+  uvexec__bounds_t bounds; /* with capture bounds (bounds.c) */
   int piece_ended;        /* the last bytes fed ended a full-bound piece */
   int capture_full;       /* the output limit was reached */
   int busy;               /* a fast producer: read straight into buf */
@@ -227,6 +237,8 @@ typedef struct {
   int caller_fd;
   int streaming;         /* uvexec_cmd_stdin_pipe */
   int close_requested;   /* end of file once queue is empty */
+  uvexec__buf_t data;    /* uvexec_cmd_set_stdin's bytes, owned: the
+                            configuration, queued at each start */
   uvexec__buf_t queue;   /* bytes queued, owned; those before sent are out */
   size_t sent;
   uvexec_drain_cb drain_cb;
@@ -337,6 +349,8 @@ struct uvexec_cmd_s {
   uint64_t wait_delay_ms;
   int cancel_signal;
   size_t output_limit;
+  size_t capture_head; /* uvexec_cmd_set_capture_bounds; both 0: none */
+  size_t capture_tail;
   uvexec_engine_t engine;
   uvexec__setup_t setup;
 
@@ -397,6 +411,11 @@ struct uvexec_cmd_s {
     if ((cmd)->state != UVEXEC__CONFIGURING)                                  \
       return UV_EBUSY;                                                        \
   } while (0)
+
+/* uvexec__bounded tells whether cmd's captures keep only their ends. */
+static inline int uvexec__bounded(const uvexec_cmd_t *cmd) {
+  return cmd->capture_head > 0 || cmd->capture_tail > 0;
+}
 
 /* uvexec__leads_group tells whether the child leads a process group of
  * its own, which signals then reach as a whole. */
@@ -493,6 +512,9 @@ void uvexec__cmd_release(uvexec_cmd_t *cmd);
  * of what the setters keep. */
 int uvexec__setup_needs_clone(const uvexec_cmd_t *cmd);
 void uvexec__setup_release(uvexec_cmd_t *cmd);
+/* uvexec__setup_copy gives to (fresh) from's setup and containment; on
+ * failure what it copied is to's, for uvexec__setup_release. */
+int uvexec__setup_copy(uvexec_cmd_t *to, const uvexec_cmd_t *from);
 
 /* env.c: the child's environment as a NULL-terminated "K=V" array
  * (malloc'd as a whole, one free), and the PATH it holds. */
@@ -555,6 +577,12 @@ void uvexec__reader_abandon(uvexec__reader_t *r);
  * when a callback freed cmd. */
 int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r);
 int uvexec__readers_open(const uvexec_cmd_t *cmd);
+/* bounds.c, the reader's bounded captures: keep len new bytes, and at
+ * the end make the capture (head, marker, tail); 0 or UV_ENOMEM. */
+int uvexec__bounds_keep(const uvexec_cmd_t *cmd, uvexec__reader_t *r,
+                        const char *data, size_t len);
+int uvexec__bounds_finish(const uvexec_cmd_t *cmd, uvexec__reader_t *r);
+void uvexec__bounds_free(uvexec__reader_t *r);
 /* lines.c, the reader's line callbacks. */
 void uvexec__lines_feed(uvexec_cmd_t *cmd, uvexec__reader_t *r,
                         const char *data, size_t len);

@@ -155,7 +155,7 @@ static int stdout_configured(const uvexec_cmd_t *cmd) {
 static int stdin_configured(const uvexec_cmd_t *cmd) {
   const uvexec__writer_t *w = &cmd->in;
 
-  return w->kind != UVEXEC__IO_NULL || w->streaming || w->queue.len > 0 ||
+  return w->kind != UVEXEC__IO_NULL || w->streaming || w->data.len > 0 ||
          w->drain_cb != NULL;
 }
 

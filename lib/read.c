@@ -267,6 +267,9 @@ int uvexec__reader_end(uvexec_cmd_t *cmd, uvexec__reader_t *r) {
   if (r->eof)
     return cmd->freed;
   uvexec__reader_abandon(r);
+  if (uvexec__bounded(cmd) && r->capture &&
+      uvexec__bounds_finish(cmd, r) != 0)
+    uvexec__report(cmd, UVEXEC__EV_IO_ERROR, UV_ENOMEM);
   uvexec__buf_shrink(&r->buf);
   if (r->line_cb != NULL) {
     uvexec__lines_flush(cmd, r);
@@ -293,11 +296,11 @@ static void reader_eof(uvexec_cmd_t *cmd, uvexec__reader_t *r, int err) {
  * captured stream keep, and reports when the limit is passed. */
 static size_t room_for_limit(uvexec_cmd_t *cmd, uvexec__reader_t *r,
                              size_t n) {
-  size_t room;
+  size_t room, have = uvexec__bounded(cmd) ? r->bounds.seen : r->buf.len;
 
-  if (cmd->output_limit == 0 || r->buf.len + n <= cmd->output_limit)
+  if (cmd->output_limit == 0 || have + n <= cmd->output_limit)
     return n;
-  room = cmd->output_limit > r->buf.len ? cmd->output_limit - r->buf.len : 0;
+  room = cmd->output_limit > have ? cmd->output_limit - have : 0;
   r->capture_full = 1;
   uvexec__report(cmd, UVEXEC__EV_LIMIT, 0);
   return room;
@@ -371,7 +374,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   allowed = may_read(s, r);
   /* An error on the watcher is followed by read()'s own answer below. */
   while (spent < allowed) {
-    int direct = r->capture && r->busy && !r->capture_full;
+    int direct = r->capture && r->busy && !r->capture_full &&
+                 !uvexec__bounded(cmd);
     size_t want = allowed - spent, keep;
     char *into;
     ssize_t n;
@@ -415,7 +419,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       if (direct) {
         uvexec__buf_commit(&r->buf, keep);
         into = r->buf.base + r->buf.len - keep;
-      } else if (keep > 0 && uvexec__buf_append(&r->buf, into, keep) != 0) {
+      } else if (keep > 0 &&
+                 (uvexec__bounded(cmd)
+                      ? uvexec__bounds_keep(cmd, r, into, keep)
+                      : uvexec__buf_append(&r->buf, into, keep)) != 0) {
         reader_eof(cmd, r, UV_ENOMEM);
         return;
       }

@@ -139,3 +139,39 @@ void uvexec__setup_release(uvexec_cmd_t *cmd) {
   free(cmd->contain.parent);
   cmd->contain.parent = NULL;
 }
+
+/* dup_or_null copies a string that may be NULL; 0 or UV_ENOMEM. */
+static int dup_or_null(char **to, const char *from) {
+  *to = NULL;
+  if (from != NULL && (*to = strdup(from)) == NULL)
+    return UV_ENOMEM;
+  return 0;
+}
+
+int uvexec__setup_copy(uvexec_cmd_t *to, const uvexec_cmd_t *from) {
+  const uvexec__setup_t *s = &from->setup;
+  uvexec__setup_t *t = &to->setup;
+
+  *t = *s;
+  t->rlimits = NULL;
+  t->groups = NULL;
+  t->cgroup = NULL;
+  to->contain.on = from->contain.on;
+  to->contain.parent = NULL;
+  if (s->rlimit_count > 0) {
+    t->rlimits = malloc(s->rlimit_count * sizeof(*t->rlimits));
+    if (t->rlimits == NULL)
+      return UV_ENOMEM;
+    memcpy(t->rlimits, s->rlimits, s->rlimit_count * sizeof(*t->rlimits));
+  }
+  if (s->group_count > 0) {
+    t->groups = malloc(s->group_count * sizeof(*t->groups));
+    if (t->groups == NULL)
+      return UV_ENOMEM;
+    memcpy(t->groups, s->groups, s->group_count * sizeof(*t->groups));
+  }
+  if (dup_or_null(&t->cgroup, s->cgroup) != 0 ||
+      dup_or_null(&to->contain.parent, from->contain.parent) != 0)
+    return UV_ENOMEM;
+  return 0;
+}

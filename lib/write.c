@@ -189,8 +189,16 @@ void uvexec__writer_start(uvexec_cmd_t *cmd) {
 
   if (w->fd < 0)
     return;
-  /* On a terminal, uvexec_cmd_set_stdin's bytes are typed, then end of
-   * file. */
+  /* uvexec_cmd_set_stdin's bytes are queued: the configuration keeps
+   * them, for uvexec_cmd_copy(). On a terminal they are typed, then end
+   * of file. */
+  if (w->data.len > 0) {
+    err = uvexec__buf_append(&w->queue, w->data.base, w->data.len);
+    if (err != 0) {
+      writer_fail(cmd, err);
+      return;
+    }
+  }
   if (cmd->pty.on && w->close_requested && !w->streaming) {
     typed(cmd, w->queue.base, w->queue.len);
     err = queue_eof(cmd);

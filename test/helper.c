@@ -806,6 +806,25 @@ static int cmd_tick(long ms) {
   return 0;
 }
 
+/* sequence BYTES: BYTES bytes on stdout where byte i is 'a' + (i * 7 +
+ * i / 26) % 26, which a test computes for any position: where a bounded
+ * capture's head and tail come from shows. */
+static int cmd_sequence(long bytes) {
+  char buf[4099];
+  long i = 0;
+
+  while (i < bytes) {
+    size_t n = 0;
+
+    while (n < sizeof buf && i < bytes) {
+      buf[n++] = (char)('a' + (i * 7 + i / 26) % 26);
+      i++;
+    }
+    write_all(1, buf, n);
+  }
+  return 0;
+}
+
 /* tree-write BYTES: a child writes BYTES bytes of 'w' to stdout and then
  * waits to be killed; the helper exits 0 once the child has written them
  * all, leaving it in the tree. */
@@ -947,6 +966,10 @@ int main(int argc, char **argv) {
   if (strcmp(sub, "tick") == 0) {
     NEED(1);
     return cmd_tick(parse_long(argv[0], "tick: bad ms"));
+  }
+  if (strcmp(sub, "sequence") == 0) {
+    NEED(1);
+    return cmd_sequence(parse_long(argv[0], "sequence: bad count"));
   }
   if (strcmp(sub, "tree-write") == 0) {
     NEED(1);

@@ -671,9 +671,82 @@ START_TEST(test_calls_after_walk) {
 }
 END_TEST
 
+/* ---- copies --------------------------------------------------------------- */
+
+static int copy_lines;
+
+static void count_line(uvexec_cmd_t *cmd, const char *line, size_t len) {
+  (void)cmd;
+  (void)line;
+  (void)len;
+  copy_lines++;
+}
+
+/* A copy runs as the original does: the same arguments, environment,
+ * directory, stdin bytes, captures, callbacks and data pointer; it is a
+ * new, unstarted cmd, also when the original has run. */
+START_TEST(test_copy_runs_the_same) {
+  uvexec_cmd_t *cmd = helper_cmd("cat", NULL), *copy, *again;
+  int tag;
+
+  ck_assert_int_eq(uvexec_cmd_set_stdin(cmd, "one\ntwo\n", 8), 0);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_cmd_on_stdout_line(cmd, count_line), 0);
+  ck_assert_int_eq(uvexec_cmd_setenv(cmd, "UVEXEC_COPY", "yes"), 0);
+  ck_assert_int_eq(uvexec_cmd_set_dir(cmd, "/"), 0);
+  uvexec_cmd_set_data(cmd, &tag);
+
+  copy = uvexec_cmd_copy(cmd);
+  ck_assert_ptr_nonnull(copy);
+  ck_assert_ptr_eq(uvexec_cmd_data(copy), &tag);
+  copy_lines = 0;
+  ck_assert_int_eq(uvexec_run(cmd), 0);
+  ck_assert_int_eq(uvexec_run(copy), 0);
+  ck_assert_str_eq(uvexec_stdout_data(cmd, NULL), "one\ntwo\n");
+  ck_assert_str_eq(uvexec_stdout_data(copy, NULL), "one\ntwo\n");
+  ck_assert_int_eq(copy_lines, 4);
+
+  /* A copy of a cmd that has run: its stdin bytes are still given. */
+  again = uvexec_cmd_copy(cmd);
+  ck_assert_ptr_nonnull(again);
+  ck_assert_int_eq(uvexec_exit_code(again), UV_EBUSY); /* unstarted */
+  ck_assert_int_eq(uvexec_cmd_set_timeout(again, 60000), 0);
+  ck_assert_int_eq(uvexec_run(again), 0);
+  ck_assert_str_eq(uvexec_stdout_data(again, NULL), "one\ntwo\n");
+  uvexec_cmd_free(again);
+  uvexec_cmd_free(copy);
+  uvexec_cmd_free(cmd);
+  ck_assert_ptr_null(uvexec_cmd_copy(NULL));
+}
+END_TEST
+
+/* The environment and directory reach the copy's child. */
+START_TEST(test_copy_environment_and_dir) {
+  uvexec_cmd_t *cmd = helper_cmd("env-get", "UVEXEC_COPY", NULL), *copy;
+
+  ck_assert_int_eq(uvexec_cmd_clearenv(cmd), 0);
+  ck_assert_int_eq(uvexec_cmd_setenv(cmd, "UVEXEC_COPY", "kept"), 0);
+  copy = uvexec_cmd_copy(cmd);
+  ck_assert_int_eq(uvexec_output(copy), 0);
+  ck_assert_str_eq(uvexec_stdout_data(copy, NULL), "kept\n");
+  uvexec_cmd_free(copy);
+  uvexec_cmd_free(cmd);
+
+  cmd = helper_cmd("pwd", NULL);
+  ck_assert_int_eq(uvexec_cmd_set_dir(cmd, "/tmp"), 0);
+  copy = uvexec_cmd_copy(cmd);
+  ck_assert_int_eq(uvexec_output(copy), 0);
+  ck_assert_str_eq(uvexec_stdout_data(copy, NULL), "/tmp\n");
+  uvexec_cmd_free(copy);
+  uvexec_cmd_free(cmd);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cmd");
   ADD_TEST(s, test_command_rejects_bad_input);
+  ADD_TEST(s, test_copy_runs_the_same);
+  ADD_TEST(s, test_copy_environment_and_dir);
   ADD_TEST(s, test_command_varargs);
   ADD_TEST(s, test_command_argv_is_copied);
   ADD_TEST(s, test_null_cmd_is_einval);
