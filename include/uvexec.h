@@ -106,7 +106,8 @@ UVEXEC_EXTERN const char *uvexec_version_string(void);
   XX(ENOEXEC, -30005, "exec format error")                                    \
   XX(ECHILD, -30006, "no child processes")                                    \
   XX(ESKIPPED, -30007, "skipped: the group stopped before it could start")    \
-  XX(EPIPELINE, -30008, "pipeline failed")
+  XX(EPIPELINE, -30008, "pipeline failed")                                    \
+  XX(ERESTARTLIMIT, -30009, "restart limit reached")
 
 /** @{ */
 /** uvexec_errno_t names each code of UVEXEC_ERRNO_MAP: UVEXEC_EEXIT,
@@ -1133,6 +1134,149 @@ UVEXEC_EXTERN int uvexec_pipeline_cancel(uvexec_pipeline_t *p);
  * After a stop: "pipeline: context canceled" / "pipeline: context
  * deadline exceeded". Borrowed from p; NULL when there is no error. */
 UVEXEC_EXTERN const char *uvexec_pipeline_error(const uvexec_pipeline_t *p);
+
+/** @} */
+
+/* ------------------------------------------------------------------------
+ * Services: a command kept running
+ * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_services Services
+ * @{ */
+
+/** uvexec_service_t keeps one command running on a loop by a restart
+ * policy (systemd's Restart=, Erlang's restart intensity). Each run is a
+ * copy of the command it was given (uvexec_cmd_copy()), started only once
+ * the run before it is done (its exit, end of file and, contained, its
+ * tree gone), so two runs never overlap. */
+typedef struct uvexec_service_s uvexec_service_t;
+
+/** When a run that ended is followed by another. */
+typedef enum {
+  UVEXEC_RESTART_NEVER = 0,
+  UVEXEC_RESTART_ON_FAILURE, /**< any done status but 0 (the default) */
+  UVEXEC_RESTART_ALWAYS
+} uvexec_restart_t;
+
+/** What a service tells its event callback. */
+typedef enum {
+  UVEXEC_SERVICE_STARTED = 0, /**< a run started (run: the run) */
+  UVEXEC_SERVICE_READY,       /**< the run is ready: once started */
+  UVEXEC_SERVICE_EXITED,      /**< the run is done (run: the finished run,
+                                   readable in the callback: its status
+                                   through uvexec_service_status(), its
+                                   exit code, captures, usage; freed after
+                                   the callback) */
+  UVEXEC_SERVICE_BACKOFF,     /**< a new run comes after
+                                   uvexec_service_next_delay() ms */
+  UVEXEC_SERVICE_STOPPED,     /**< stopped: by uvexec_service_stop(), or
+                                   because the policy restarts no more */
+  UVEXEC_SERVICE_GAVE_UP      /**< given up for good: the start limit was
+                                   passed (UVEXEC_ERESTARTLIMIT) or an exit
+                                   code prevents restarts (UVEXEC_EEXIT) */
+} uvexec_service_event_t;
+
+/** Where a service stands. */
+typedef enum {
+  UVEXEC_SERVICE_IDLE = 0, /**< never started, or stopped */
+  UVEXEC_SERVICE_STARTING, /**< a run starts or has started, not yet ready */
+  UVEXEC_SERVICE_RUNNING,  /**< the run is ready */
+  UVEXEC_SERVICE_WAITING,  /**< in the delay before the next run */
+  UVEXEC_SERVICE_STOPPING, /**< a stop is waiting for the run to be done */
+  UVEXEC_SERVICE_FAILED    /**< given up */
+} uvexec_service_state_t;
+
+/** uvexec_service_cb is the event callback: run is the run concerned, or
+ * NULL for BACKOFF, STOPPED and GAVE_UP. The service may be freed from
+ * inside it. */
+typedef void (*uvexec_service_cb)(uvexec_service_t *s,
+                                  uvexec_service_event_t event,
+                                  uvexec_cmd_t *run);
+
+/** uvexec_service_new returns a service of cmd on loop, not started. It
+ * takes cmd (configured, not started, in no group or pipeline) as its
+ * template, freed with the service; configure it before, not after.
+ * Defaults: restart on failure, a delay of 100 ms doubling up to 30 s, no
+ * jitter, healthy after 10 s, at most 5 starts in 10 s. NULL on bad input
+ * or no memory (cmd then stays the caller's). */
+UVEXEC_EXTERN uvexec_service_t *uvexec_service_new(uv_loop_t *loop,
+                                                   uvexec_cmd_t *cmd);
+
+/** uvexec_service_free frees s in any state; NULL is a no-op. A running
+ * run is killed as uvexec_cmd_free() kills, and no callback comes
+ * afterwards. Safe from inside the event callback. Run the loop on
+ * afterwards for the handles to close. */
+UVEXEC_EXTERN void uvexec_service_free(uvexec_service_t *s);
+
+/** The setters answer UV_EINVAL for bad values and UV_EBUSY once the
+ * service has been started. */
+/** @{ */
+/** uvexec_service_set_restart chooses when a run that ended is followed by
+ * another (a stop asked for is never followed). */
+UVEXEC_EXTERN int uvexec_service_set_restart(uvexec_service_t *s,
+                                             uvexec_restart_t when);
+/** uvexec_service_set_backoff: the delay before a restart starts at min_ms
+ * and doubles with each run in a row that failed without being healthy
+ * first, up to max_ms. */
+UVEXEC_EXTERN int uvexec_service_set_backoff(uvexec_service_t *s,
+                                             uint64_t min_ms, uint64_t max_ms);
+/** uvexec_service_set_jitter draws each delay d uniformly from
+ * [d - d * percent / 100, d] (0 to 100; default 0), so that services that
+ * failed together do not restart together. */
+UVEXEC_EXTERN int uvexec_service_set_jitter(uvexec_service_t *s,
+                                            unsigned percent);
+/** uvexec_service_set_healthy: a run that has been ready for ms resets the
+ * delay to its minimum. */
+UVEXEC_EXTERN int uvexec_service_set_healthy(uvexec_service_t *s,
+                                             uint64_t ms);
+/** uvexec_service_set_limit: more than burst starts (the first and the
+ * automatic restarts; not those asked for with uvexec_service_restart())
+ * within interval_ms give the service up with UVEXEC_ERESTARTLIMIT
+ * ("restart limit: 5 starts in 10000 ms"). burst 0: no limit. */
+UVEXEC_EXTERN int uvexec_service_set_limit(uvexec_service_t *s,
+                                           unsigned burst,
+                                           uint64_t interval_ms);
+/** uvexec_service_set_prevent lists exit codes after which the service is
+ * given up rather than restarted: a configuration error that a restart
+ * cannot mend (systemd's RestartPreventExitStatus). Copied. */
+UVEXEC_EXTERN int uvexec_service_set_prevent(uvexec_service_t *s,
+                                             const int *codes, size_t n);
+/** uvexec_service_on_event sets the event callback. */
+UVEXEC_EXTERN int uvexec_service_on_event(uvexec_service_t *s,
+                                          uvexec_service_cb cb);
+/** @} */
+
+/** uvexec_service_start starts the first run on the next turn of the
+ * loop. Also after a stop or a give-up, with the count of failures and
+ * the start limit begun anew. UV_EALREADY while the service runs. */
+UVEXEC_EXTERN int uvexec_service_start(uvexec_service_t *s);
+
+/** uvexec_service_stop stops the service gracefully: the run gets its
+ * cancel signal and wait delay, and a pending restart is dropped; STOPPED
+ * comes once the run is done (between runs, on the next turn). Nothing is
+ * restarted after a stop. 0 when there is nothing to stop. */
+UVEXEC_EXTERN int uvexec_service_stop(uvexec_service_t *s);
+
+/** uvexec_service_restart stops the run as a stop does and starts a new
+ * one as soon as it is done, or at once between runs; not counted against
+ * the start limit. UV_EINVAL while a stop is under way. */
+UVEXEC_EXTERN int uvexec_service_restart(uvexec_service_t *s);
+
+/** @{ */
+/** What a service tells: its state, the current run (borrowed; NULL
+ * between runs), restarts so far (automatic and asked for), the pending
+ * delay in ms (0 unless waiting), the last run's done status (or the
+ * give-up's) and its message (borrowed until the next run ends), and the
+ * caller's pointer. */
+UVEXEC_EXTERN uvexec_service_state_t uvexec_service_state(
+    const uvexec_service_t *s);
+UVEXEC_EXTERN uvexec_cmd_t *uvexec_service_run(const uvexec_service_t *s);
+UVEXEC_EXTERN unsigned uvexec_service_restarts(const uvexec_service_t *s);
+UVEXEC_EXTERN uint64_t uvexec_service_next_delay(const uvexec_service_t *s);
+UVEXEC_EXTERN int uvexec_service_status(const uvexec_service_t *s);
+UVEXEC_EXTERN const char *uvexec_service_error(const uvexec_service_t *s);
+UVEXEC_EXTERN void uvexec_service_set_data(uvexec_service_t *s, void *data);
+UVEXEC_EXTERN void *uvexec_service_data(const uvexec_service_t *s);
+/** @} */
 
 /** @} */
 

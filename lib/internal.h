@@ -400,6 +400,7 @@ struct uvexec_cmd_s {
    * through its interface; the cmd's own code never reads these. */
   void *group_node; /* the group entry of this cmd; NULL otherwise */
   void *pipeline;   /* the pipeline that owns this cmd; NULL otherwise */
+  void *service;    /* the service whose template or run this cmd is */
 };
 
 /* UVEXEC__GUARD_CONFIG begins every setter of a cmd: a NULL cmd is
