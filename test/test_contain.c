@@ -1046,6 +1046,82 @@ START_TEST(test_pipeline_contained_refused) {
 }
 END_TEST
 
+/* ---- services ------------------------------------------------------------- */
+
+typedef struct {
+  int started;
+  int gone_at_start; /* at each later start, every pid of the run before
+                        was gone */
+  int done;
+  char pids[256];
+} svc_seen_t;
+
+static void on_service(uvexec_service_t *s, uvexec_service_event_t event,
+                       uvexec_cmd_t *run) {
+  svc_seen_t *w = uvexec_service_data(s);
+
+  if (event == UVEXEC_SERVICE_EXITED) {
+    size_t len;
+    const char *out = uvexec_stdout_data(run, &len);
+
+    snprintf(w->pids, sizeof w->pids, "%s", out != NULL ? out : "");
+  } else if (event == UVEXEC_SERVICE_STARTED) {
+    const char *p = w->pids;
+
+    /* The run before's processes: none may still run now. */
+    while ((p = strstr(p, "pid ")) != NULL) {
+      if (kill(atoi(p + 4), 0) == 0) {
+        char path[64], text[256] = "";
+        FILE *f;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", atoi(p + 4));
+        f = fopen(path, "re");
+        if (f != NULL) {
+          if (fgets(text, sizeof text, f) == NULL)
+            text[0] = '\0';
+          fclose(f);
+        }
+        if (strstr(text, ") Z") == NULL)
+          w->gone_at_start = 0; /* alive, not a zombie of init's */
+      }
+      p += 4;
+    }
+    if (++w->started == 3)
+      uvexec_service_stop(s);
+  } else if (event == UVEXEC_SERVICE_STOPPED) {
+    w->done = 1;
+    uv_stop(test_loop);
+  }
+}
+
+/* A contained service's next run starts only once the run before's whole
+ * tree is gone: the processes it left are never alive next to it. */
+START_TEST(test_service_waits_for_the_tree) {
+  const char *parent = test_parent();
+  uvexec_cmd_t *cmd = helper_cmd("escape", "3", "exit", NULL);
+  svc_seen_t w;
+  uvexec_service_t *s;
+
+  memset(&w, 0, sizeof w);
+  w.gone_at_start = 1;
+  ck_assert_int_eq(uvexec_cmd_set_contain(cmd, parent), 0);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  s = uvexec_service_new(test_loop, cmd);
+  ck_assert_ptr_nonnull(s);
+  uvexec_service_set_data(s, &w);
+  ck_assert_int_eq(uvexec_service_on_event(s, on_service), 0);
+  ck_assert_int_eq(uvexec_service_set_restart(s, UVEXEC_RESTART_ALWAYS), 0);
+  ck_assert_int_eq(uvexec_service_set_backoff(s, 0, 0), 0);
+  ck_assert_int_eq(uvexec_service_start(s), 0);
+  run_loop_until(test_loop, &w.done, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(w.started, 3);
+  ck_assert_int_eq(w.gone_at_start, 1);
+  uvexec_service_free(s);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  parent_done(parent);
+}
+END_TEST
+
 /* ---- many ---------------------------------------------------------------- */
 
 /* 200 contained runs leave no directory and no fd. */
@@ -1114,6 +1190,7 @@ int main(void) {
   ADD_TEST(s, test_pipeline_contained_cancel);
   ADD_TEST(s, test_pipeline_contained_leftovers);
   ADD_TEST(s, test_pipeline_contained_refused);
+  ADD_TEST(s, test_service_waits_for_the_tree);
   ADD_TEST(s, test_many_contained_runs);
   rc = run_suite(s);
   remove_suite_dir();
