@@ -107,7 +107,9 @@ UVEXEC_EXTERN const char *uvexec_version_string(void);
   XX(ECHILD, -30006, "no child processes")                                    \
   XX(ESKIPPED, -30007, "skipped: the group stopped before it could start")    \
   XX(EPIPELINE, -30008, "pipeline failed")                                    \
-  XX(ERESTARTLIMIT, -30009, "restart limit reached")
+  XX(ERESTARTLIMIT, -30009, "restart limit reached")                         \
+  XX(ENOTREADY, -30010, "not ready in time")                                  \
+  XX(EWATCHDOG, -30011, "watchdog: no keep-alive in time")
 
 /** @{ */
 /** uvexec_errno_t names each code of UVEXEC_ERRNO_MAP: UVEXEC_EEXIT,
@@ -743,6 +745,69 @@ UVEXEC_EXTERN int uvexec_resize(uvexec_cmd_t *cmd, int rows, int cols);
 /** @} */
 
 /* ------------------------------------------------------------------------
+ * Readiness and the watchdog
+ * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_readiness Readiness
+ * @{ */
+
+/** uvexec_ready_cb is called once, when a started cmd becomes ready. */
+typedef void (*uvexec_ready_cb)(uvexec_cmd_t *cmd);
+
+/** uvexec_cmd_set_ready_notify makes cmd ready when it says so in
+ * systemd's notify protocol (sd_notify(3), `systemd-notify --ready`): the
+ * child finds NOTIFY_SOCKET, the name of a socket of uvexec's, in its
+ * environment. READY=1 makes it ready, STATUS= sets uvexec_notify_status(),
+ * WATCHDOG=1 is a keep-alive (uvexec_cmd_set_watchdog()), STOPPING=1 is
+ * noted, BARRIER=1 is answered at once (every fd a message carries is
+ * closed). Only the command is heard: the child or its descendants, or,
+ * contained, its tree, as the kernel's credentials of each message and
+ * the sender's pidfd (Linux 6.5+) tell; any other sender is ignored. */
+UVEXEC_EXTERN int uvexec_cmd_set_ready_notify(uvexec_cmd_t *cmd);
+
+/** uvexec_cmd_set_ready_fd makes cmd ready when it writes a newline on its
+ * fd number fd (s6's notification-fd), which uvexec gives it as the write
+ * end of a pipe. A child that closes it without a newline never becomes
+ * ready this way. fd is 3 to 1023 and not one of uvexec_cmd_add_fd()'s
+ * (that is UV_EINVAL at the start). */
+UVEXEC_EXTERN int uvexec_cmd_set_ready_fd(uvexec_cmd_t *cmd, int fd);
+
+/** uvexec_cmd_set_ready_line makes cmd ready at the first line of its
+ * stdout or stderr that matches regex, a POSIX extended regular
+ * expression (regcomp(3); copied). The streams must be read by uvexec
+ * (captured, or given a callback); the line still reaches every callback
+ * and capture. UV_EINVAL for a regex that does not compile. */
+UVEXEC_EXTERN int uvexec_cmd_set_ready_line(uvexec_cmd_t *cmd,
+                                            const char *regex);
+
+/** uvexec_cmd_on_ready sets the callback called once, when cmd becomes
+ * ready: by any of the ways set above, or, with none set, once started
+ * (on the next turn of the loop, never inside uvexec_start()). */
+UVEXEC_EXTERN int uvexec_cmd_on_ready(uvexec_cmd_t *cmd, uvexec_ready_cb cb);
+
+/** uvexec_cmd_set_ready_timeout stops a cmd that is not ready ms after its
+ * start, as a timeout does (its cancel signal, the wait delay); the done
+ * status is UVEXEC_ENOTREADY, "not ready after N ms". 0: no bound. */
+UVEXEC_EXTERN int uvexec_cmd_set_ready_timeout(uvexec_cmd_t *cmd,
+                                               uint64_t ms);
+
+/** uvexec_cmd_set_watchdog, with the notify protocol, gives the child
+ * WATCHDOG_USEC and stops it when no WATCHDOG=1 came for ms (from the
+ * start, then from the last one; WATCHDOG=trigger at once): SIGABRT, then
+ * SIGKILL after the wait delay; the done status is UVEXEC_EWATCHDOG,
+ * "watchdog: no keep-alive for N ms". Without the notify protocol the
+ * start fails with UV_EINVAL. 0: no watchdog. */
+UVEXEC_EXTERN int uvexec_cmd_set_watchdog(uvexec_cmd_t *cmd, uint64_t ms);
+
+/** uvexec_is_ready answers 1 once cmd became ready, else 0. */
+UVEXEC_EXTERN int uvexec_is_ready(const uvexec_cmd_t *cmd);
+
+/** uvexec_notify_status answers the last STATUS= text the command sent,
+ * borrowed until uvexec_cmd_free(); NULL before any. */
+UVEXEC_EXTERN const char *uvexec_notify_status(const uvexec_cmd_t *cmd);
+
+/** @} */
+
+/* ------------------------------------------------------------------------
  * Containment: the whole process tree is the unit
  * ------------------------------------------------------------------------ */
 /** @defgroup uvexec_containment Containment
@@ -1160,7 +1225,8 @@ typedef enum {
 /** What a service tells its event callback. */
 typedef enum {
   UVEXEC_SERVICE_STARTED = 0, /**< a run started (run: the run) */
-  UVEXEC_SERVICE_READY,       /**< the run is ready: once started */
+  UVEXEC_SERVICE_READY,       /**< the run is ready, as its readiness
+                                   setters say (uvexec_cmd_on_ready()) */
   UVEXEC_SERVICE_EXITED,      /**< the run is done (run: the finished run,
                                    readable in the callback: its status
                                    through uvexec_service_status(), its

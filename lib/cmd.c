@@ -56,6 +56,9 @@ uvexec_cmd_t *uvexec_command_argv(const char *const argv[]) {
   cmd->pidfd = -1;
   uvexec__cgroup_init(&cmd->contain.cg);
   cmd->contain.watch = -1;
+  cmd->ready.sock = -1;
+  cmd->ready.pipe = -1;
+  cmd->ready.pipe_child = -1;
   return cmd;
 }
 
@@ -109,7 +112,12 @@ void uvexec__cmd_release(uvexec_cmd_t *cmd) {
     uvexec__buf_free(&cmd->out[i].buf);
     uvexec__buf_free(&cmd->out[i].line);
     free(cmd->out[i].bounds.ring);
+    uvexec__buf_free(&cmd->ready.line[i]);
   }
+  if (cmd->ready.pattern != NULL)
+    regfree(&cmd->ready.regex);
+  free(cmd->ready.pattern);
+  free(cmd->ready.status);
   free(cmd);
 }
 
@@ -198,6 +206,24 @@ uvexec_cmd_t *uvexec_cmd_copy(const uvexec_cmd_t *cmd) {
   copy->pty.on = cmd->pty.on;
   copy->pty.rows = cmd->pty.rows;
   copy->pty.cols = cmd->pty.cols;
+
+  copy->ready.ways = cmd->ready.ways;
+  copy->ready.child_fd = cmd->ready.child_fd;
+  copy->ready.timeout_ms = cmd->ready.timeout_ms;
+  copy->ready.watchdog_ms = cmd->ready.watchdog_ms;
+  copy->ready.on_ready = cmd->ready.on_ready;
+  if (cmd->ready.pattern != NULL) {
+    /* Compiled anew: a regex_t cannot be copied. */
+    copy->ready.pattern = strdup(cmd->ready.pattern);
+    if (copy->ready.pattern == NULL)
+      goto fail;
+    if (regcomp(&copy->ready.regex, copy->ready.pattern,
+                REG_EXTENDED | REG_NOSUB) != 0) {
+      free(copy->ready.pattern);
+      copy->ready.pattern = NULL;
+      goto fail;
+    }
+  }
   return copy;
 
 fail:

@@ -256,7 +256,8 @@ typedef struct {
   const char *dir;
   int nfds;       /* the child's fds 0 .. nfds-1 */
   const int *src; /* for each: the parent's fd, always >= nfds, or
-                     UVEXEC__FD_TTY for the terminal */
+                     UVEXEC__FD_TTY for the terminal, UVEXEC__FD_NONE for
+                     none (closed) */
   const char *tty; /* the terminal to open and take, or NULL */
   int new_session;
   int set_pgid;
@@ -347,6 +348,10 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
    * dup3 overwrites a source still to come; dup3 clears close-on-exec on
    * the copy. */
   for (i = 0; i < c->nfds; i++) {
+    if (c->src[i] == UVEXEC__FD_NONE) {
+      RAW1(SYS_close, i); /* a gap: whatever the table held there goes */
+      continue;
+    }
     rc = RAW3(SYS_dup3, c->src[i] == UVEXEC__FD_TTY ? tty : c->src[i], i, 0);
     if (rc < 0)
       return fail(c, STEP_FDS, rc);
@@ -588,8 +593,8 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   for (i = 0; i < nfds; i++) {
     int fd = i < 3 ? plan->fds[i] : plan->extra[i - 3];
 
-    if (fd == UVEXEC__FD_TTY) {
-      src[i] = fd; /* opened by the child */
+    if (fd == UVEXEC__FD_TTY || fd == UVEXEC__FD_NONE) {
+      src[i] = fd; /* opened by the child, or closed there */
       continue;
     }
     if (fd < 0) {

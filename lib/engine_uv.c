@@ -3,6 +3,7 @@
  * back with its exit, which this part reports. It is the engine where the
  * process has no pidfd (and so no clone engine): old kernels, valgrind. */
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 static void on_process_exit(uv_process_t *process, int64_t exit_status,
                             int term_signal) {
   uvexec_cmd_t *cmd = process->data;
-  uvexec__event_t ev = {UVEXEC__EV_EXITED, 0, 0, 0, NULL};
+  uvexec__event_t ev = {.type = UVEXEC__EV_EXITED};
 
   /* The exit was seen and libuv has reaped the child: only now may the
    * handle close without leaving a zombie behind. */
@@ -109,10 +110,10 @@ void uvexec__engine_uv_close(uvexec_cmd_t *cmd) {
 
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
                             const uvexec__spawn_plan_t *plan) {
-  uv_stdio_container_t *stdio;
+  uv_stdio_container_t *stdio = NULL;
   uv_process_options_t options;
-  size_t count = 3 + plan->extra_count, i;
-  int err;
+  size_t count = 3 + plan->extra_count, i, ncopies = 0;
+  int err = 0, devnull = -1, *copies = NULL;
 
   if (uvexec__setup_needs_clone(cmd)) {
     /* libuv's child runs no code of ours. */
@@ -139,11 +140,37 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
     return UVEXEC_ENOEXEC;
 
   stdio = calloc(count, sizeof(*stdio));
-  if (stdio == NULL)
-    return UV_ENOMEM;
+  copies = calloc(count + 1, sizeof(*copies));
+  if (stdio == NULL || copies == NULL) {
+    err = UV_ENOMEM;
+    goto out;
+  }
   for (i = 0; i < count; i++) {
     int fd = i < 3 ? plan->fds[i] : plan->extra[i - 3];
 
+    if (fd == UVEXEC__FD_NONE && devnull < 0) {
+      /* A gap below a higher fd: libuv cannot close it in the child, so
+       * it holds /dev/null rather than whatever this process has there. */
+      devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (devnull < 0) {
+        err = -errno;
+        goto out;
+      }
+      copies[ncopies++] = devnull;
+    }
+    if (fd == UVEXEC__FD_NONE)
+      fd = devnull;
+    if (fd >= 0 && fd < (int)count) {
+      /* libuv 1.44 moves a source below stdio_count out of the way with
+       * F_DUPFD, without close-on-exec, and the copy leaks into the
+       * program: sources start above the targets instead. */
+      fd = fcntl(fd, F_DUPFD_CLOEXEC, (int)count);
+      if (fd < 0) {
+        err = -errno;
+        goto out;
+      }
+      copies[ncopies++] = fd;
+    }
     if (fd < 0) {
       stdio[i].flags = UV_IGNORE; /* libuv opens /dev/null for 0..2 */
     } else {
@@ -174,16 +201,21 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
   }
 
   err = uv_spawn(cmd->loop, &cmd->process, &options);
-  free(stdio);
   uvexec__handle_open(cmd, (uv_handle_t *)&cmd->process);
   cmd->process_open = 1;
   if (err != 0) {
     /* libuv initialized the handle even though no child runs: it must be
      * closed all the same. */
     uvexec__engine_uv_close(cmd);
-    return err;
+    goto out;
   }
   cmd->pid = cmd->process.pid;
   cmd->engine_reaps_uv = 1;
-  return 0;
+
+out:
+  while (copies != NULL && ncopies > 0)
+    close(copies[--ncopies]);
+  free(copies);
+  free(stdio);
+  return err;
 }

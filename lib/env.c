@@ -218,15 +218,30 @@ static char *pwd_for(const char *dir) {
   return out;
 }
 
+/* set_by_uvexec tells whether uvexec itself sets the name of kv for the
+ * run (NOTIFY_SOCKET, WATCHDOG_USEC: ready.c), which then wins over the
+ * parent's and the cmd's. */
+static int set_by_uvexec(const char *const *own, size_t nown, const char *kv,
+                         size_t len) {
+  size_t i;
+
+  for (i = 0; i < nown; i++)
+    if (compare_names(kv, len, own[i], name_len(own[i])) == 0)
+      return 1;
+  return 0;
+}
+
 /* uvexec__env_build lays out the pointer array and the strings in one
  * malloc'd block, so the caller frees it with one free(). The parent's
  * entries keep their order, each name at its last occurrence (as Go's
  * dedupEnv keeps the later value); the cmd's settings follow. With a dir
  * and the parent's environment, PWD names that dir, as Go sets it since
- * 1.19, unless the cmd set or unset PWD itself. */
+ * 1.19, unless the cmd set or unset PWD itself. What uvexec sets for the
+ * run itself (the notify socket's name) comes last and wins. */
 int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp) {
   char **parent = cmd->env_cleared || environ == NULL ? NULL : environ;
-  size_t nparent = 0, count = 0, bytes = 0, i, n = 0;
+  const char *own[2];
+  size_t nparent = 0, count = 0, bytes = 0, i, n = 0, nown = 0;
   uvexec__env_entry_t **byname = NULL;
   sorted_t *sorted = NULL;
   unsigned char *keep = NULL;
@@ -236,6 +251,10 @@ int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp) {
   *envp = NULL;
   while (parent != NULL && parent[nparent] != NULL)
     nparent++;
+  if (cmd->ready.env_socket[0] != '\0')
+    own[nown++] = cmd->ready.env_socket;
+  if (cmd->ready.env_watchdog[0] != '\0')
+    own[nown++] = cmd->ready.env_watchdog;
 
   if (cmd->env_count > 0) {
     byname = malloc(cmd->env_count * sizeof(*byname));
@@ -266,7 +285,8 @@ int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp) {
       if (i + 1 < nparent && compare_names(e->kv, e->len, sorted[i + 1].kv,
                                            sorted[i + 1].len) == 0)
         continue; /* a later duplicate wins */
-      if (set_by_cmd(byname, cmd->env_count, e->kv, e->len))
+      if (set_by_cmd(byname, cmd->env_count, e->kv, e->len) ||
+          set_by_uvexec(own, nown, e->kv, e->len))
         continue;
       if (pwd != NULL && compare_names(e->kv, e->len, "PWD", 3) == 0)
         continue;
@@ -276,10 +296,15 @@ int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp) {
     }
   }
   for (i = 0; i < cmd->env_count; i++) {
-    if (cmd->env[i].value == NULL)
+    if (cmd->env[i].value == NULL ||
+        set_by_uvexec(own, nown, cmd->env[i].name, strlen(cmd->env[i].name)))
       continue;
     count++;
     bytes += strlen(cmd->env[i].name) + 1 + strlen(cmd->env[i].value) + 1;
+  }
+  for (i = 0; i < nown; i++) {
+    count++;
+    bytes += strlen(own[i]) + 1;
   }
   if (pwd != NULL) {
     count++;
@@ -304,7 +329,8 @@ int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp) {
   for (i = 0; i < cmd->env_count; i++) {
     size_t nlen, vlen;
 
-    if (cmd->env[i].value == NULL)
+    if (cmd->env[i].value == NULL ||
+        set_by_uvexec(own, nown, cmd->env[i].name, strlen(cmd->env[i].name)))
       continue;
     nlen = strlen(cmd->env[i].name);
     vlen = strlen(cmd->env[i].value);
@@ -318,6 +344,12 @@ int uvexec__env_build(const uvexec_cmd_t *cmd, char ***envp) {
     memcpy(strings, "PWD=", 4);
     memcpy(strings + 4, pwd, strlen(pwd) + 1);
     out[n++] = strings;
+    strings += 4 + strlen(pwd) + 1;
+  }
+  for (i = 0; i < nown; i++) {
+    memcpy(strings, own[i], strlen(own[i]) + 1);
+    out[n++] = strings;
+    strings += strlen(own[i]) + 1;
   }
   out[n] = NULL;
   *envp = out;

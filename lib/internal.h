@@ -21,6 +21,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -302,6 +303,41 @@ typedef struct {
   int polling;
 } uvexec__contain_t;
 
+/* ---- readiness and the watchdog (ready.c) ------------------------------- */
+
+#define UVEXEC__READY_NOTIFY 1 /* systemd's notify protocol */
+#define UVEXEC__READY_FD 2     /* s6's notification fd */
+#define UVEXEC__READY_LINE 4   /* a line matching a regex */
+
+typedef struct {
+  /* Configuration. */
+  unsigned ways;   /* UVEXEC__READY_*: any of them makes it ready */
+  int child_fd;    /* UVEXEC__READY_FD: the child's fd number */
+  regex_t regex;   /* UVEXEC__READY_LINE, compiled from pattern */
+  char *pattern;   /* owned; NULL: no regex */
+  uint64_t timeout_ms;
+  uint64_t watchdog_ms;
+  uvexec_ready_cb on_ready;
+  /* The run. */
+  int ready;
+  char *status; /* the last STATUS=, owned */
+  int stopping; /* STOPPING=1 was heard */
+  int sock;     /* the notify socket, -1 */
+  uv_poll_t sock_poll;
+  int sock_polling;
+  int pipe;       /* the notification fd's read end, -1 */
+  int pipe_child; /* ... its write end, for the child, -1 */
+  uv_poll_t pipe_poll;
+  int pipe_polling;
+  uv_timer_t timer; /* the ready timeout, or ready on the next turn */
+  int timer_open;
+  uv_timer_t watchdog;
+  int watchdog_open;
+  uvexec__buf_t line[2]; /* a line begun on stdout, stderr */
+  char env_socket[96];   /* "NOTIFY_SOCKET=@...", or "" */
+  char env_watchdog[48]; /* "WATCHDOG_USEC=...", or "" */
+} uvexec__ready_t;
+
 /* ---- the run's timers (timers.c) --------------------------------------- */
 
 typedef struct {
@@ -380,6 +416,7 @@ struct uvexec_cmd_s {
   uvexec__pty_t pty;       /* pty.c */
   uvexec__timers_t timers; /* timers.c */
   uvexec__contain_t contain; /* contain.c */
+  uvexec__ready_t ready;     /* ready.c */
   int leftovers; /* processes of the tree left at the exit, and stopped */
   int suspended; /* uvexec_suspend: frozen or SIGSTOPped */
   /* The uv engine (engine_uv.c). */
@@ -438,11 +475,16 @@ typedef enum {
                             read error, or 0); its callbacks had their end */
   UVEXEC__EV_DELAY_OVER, /* the wait delay ran out */
   UVEXEC__EV_TREE_EMPTY, /* the contained tree is empty, after the exit */
+  UVEXEC__EV_READY,      /* the command said it is ready */
+  UVEXEC__EV_OUTPUT,     /* bytes read (data, len, which), for the ready
+                            line: report them before the callbacks get them */
   /* These never call into the application: the part may go on. */
   UVEXEC__EV_IO_ERROR,     /* output was lost (err); the stream goes on */
   UVEXEC__EV_LIMIT,        /* a capture passed the output limit */
   UVEXEC__EV_WRITE_FAILED, /* writing the child's stdin failed (err) */
-  UVEXEC__EV_TIMEOUT       /* the timeout ran out */
+  UVEXEC__EV_TIMEOUT,      /* the timeout ran out */
+  UVEXEC__EV_NOT_READY,    /* the ready timeout ran out */
+  UVEXEC__EV_WATCHDOG      /* no keep-alive within the watchdog's time */
 } uvexec__event_type_t;
 
 typedef struct {
@@ -451,6 +493,9 @@ typedef struct {
   int64_t exit_status;
   int term_signal;
   const uvexec_rusage_t *rusage;
+  const char *data; /* UVEXEC__EV_OUTPUT */
+  size_t len;
+  int which; /* 0 stdout, 1 stderr */
 } uvexec__event_t;
 
 /* uvexec__lifecycle_event is the one entry through which the parts of a
@@ -460,7 +505,7 @@ void uvexec__lifecycle_event(uvexec_cmd_t *cmd, const uvexec__event_t *ev);
 /* uvexec__report reports an event that carries at most an error. */
 static inline void uvexec__report(uvexec_cmd_t *cmd,
                                   uvexec__event_type_t type, int err) {
-  uvexec__event_t ev = {type, err, 0, 0, NULL};
+  uvexec__event_t ev = {.type = type, .err = err};
 
   uvexec__lifecycle_event(cmd, &ev);
 }
@@ -548,6 +593,8 @@ typedef struct {
 
 /* The child's fd is the terminal of uvexec__spawn_plan_t.tty. */
 #define UVEXEC__FD_TTY (-2)
+/* The child's fd (in extra) is closed: a gap before a higher fd. */
+#define UVEXEC__FD_NONE (-3)
 
 /* uvexec__preflight does the checks of a start that create nothing: the
  * child's environment, the program looked up in the PATH it holds, the
@@ -641,6 +688,24 @@ int uvexec__contain_empty(const uvexec_cmd_t *cmd);
 /* uvexec__contain_close removes the directory, killing and waiting for
  * what is left in it first (a free). */
 void uvexec__contain_close(uvexec_cmd_t *cmd);
+
+/* ready.c: readiness and the watchdog. */
+/* uvexec__ready_prepare makes, before the child, the notify socket and
+ * the notification fd's pipe (plan: ready.pipe_child at the child's
+ * ready.child_fd), and the environment they need. */
+int uvexec__ready_prepare(uvexec_cmd_t *cmd);
+/* uvexec__ready_spawned closes what only the child needed. */
+void uvexec__ready_spawned(uvexec_cmd_t *cmd);
+/* uvexec__ready_start watches, once the child runs. */
+int uvexec__ready_start(uvexec_cmd_t *cmd);
+/* uvexec__ready_output scans read bytes for the ready line: 1 when a line
+ * matched. */
+int uvexec__ready_output(uvexec_cmd_t *cmd, int which, const char *data,
+                         size_t len);
+/* uvexec__ready_became ends what only waited for readiness. */
+void uvexec__ready_became(uvexec_cmd_t *cmd);
+void uvexec__ready_close(uvexec_cmd_t *cmd);
+int uvexec__ready_compile(uvexec__ready_t *r, const char *pattern);
 
 /* engine_uv.c: starts the child through uv_spawn; libuv reaps it. */
 int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,

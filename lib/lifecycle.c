@@ -23,11 +23,13 @@
  * goes. The parts of a run each own their resources and know nothing of
  * one another, as libuv's handles do:
  *
- *   read.c     stdout and stderr        EOF, IO_ERROR, LIMIT
+ *   read.c     stdout and stderr        EOF, IO_ERROR, LIMIT, OUTPUT
  *   write.c    stdin                    WRITE_FAILED
  *   reap.c     the exit, and signals    EXITED, LOST
  *   engine_*.c starting the child       EXITED (the uv engine)
  *   timers.c   the timeout, the delay   TIMEOUT, DELAY_OVER
+ *   contain.c  the process tree         TREE_EMPTY
+ *   ready.c    readiness, the watchdog  READY, NOT_READY, WATCHDOG
  *   pty.c      the terminal             (nothing to report)
  *
  * A part reports what happened through uvexec__lifecycle_event; the
@@ -62,6 +64,12 @@ static int final_status(uvexec_cmd_t *cmd) {
     else if (cmd->stop_reason == UV_ENOBUFS)
       uvexec__set_error(cmd, "exec: output limit of %zu bytes exceeded",
                         cmd->output_limit);
+    else if (cmd->stop_reason == UVEXEC_ENOTREADY)
+      uvexec__set_error(cmd, "not ready after %llu ms",
+                        (unsigned long long)cmd->ready.timeout_ms);
+    else if (cmd->stop_reason == UVEXEC_EWATCHDOG)
+      uvexec__set_error(cmd, "watchdog: no keep-alive for %llu ms",
+                        (unsigned long long)cmd->ready.watchdog_ms);
     else
       uvexec__set_error(cmd, "exec: %s", uvexec_strerror(cmd->stop_reason));
     return cmd->stop_reason;
@@ -104,6 +112,7 @@ static void maybe_done(uvexec_cmd_t *cmd) {
   cmd->state = UVEXEC__DONE;
   uvexec__writer_close(cmd);
   uvexec__timers_close(cmd);
+  uvexec__ready_close(cmd);
   uvexec__contain_close(cmd);
   status = final_status(cmd);
   cmd->status = status;
@@ -256,6 +265,16 @@ static void delay_over(uvexec_cmd_t *cmd) {
   maybe_done(cmd);
 }
 
+/* became_ready records readiness, once, while the child runs, and calls
+ * the ready callback, which may free cmd: the callers call this last. */
+static void became_ready(uvexec_cmd_t *cmd) {
+  if (cmd->state != UVEXEC__RUNNING || cmd->exited || cmd->ready.ready)
+    return;
+  uvexec__ready_became(cmd);
+  if (cmd->ready.on_ready != NULL && !cmd->freed)
+    cmd->ready.on_ready(cmd);
+}
+
 void uvexec__lifecycle_event(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
   switch (ev->type) {
   case UVEXEC__EV_EXITED: /* the child was reaped */
@@ -272,6 +291,19 @@ void uvexec__lifecycle_event(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
     return;
   case UVEXEC__EV_TREE_EMPTY: /* what the exit left is gone */
     maybe_done(cmd);
+    return;
+  case UVEXEC__EV_READY:
+    became_ready(cmd);
+    return;
+  case UVEXEC__EV_OUTPUT: /* the ready line may be among these bytes */
+    if (uvexec__ready_output(cmd, ev->which, ev->data, ev->len))
+      became_ready(cmd);
+    return;
+  case UVEXEC__EV_NOT_READY:
+    uvexec__lifecycle_stop(cmd, UVEXEC_ENOTREADY, cmd->cancel_signal);
+    return;
+  case UVEXEC__EV_WATCHDOG: /* as systemd's WatchdogSignal: SIGABRT */
+    uvexec__lifecycle_stop(cmd, UVEXEC_EWATCHDOG, SIGABRT);
     return;
   case UVEXEC__EV_IO_ERROR: /* the first loss is the one reported */
     if (cmd->io_error == 0)
@@ -295,10 +327,36 @@ void uvexec__lifecycle_event(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
  * the pipes, the engine, and the watch on its exit. On failure nothing is
  * left: no fd, no child (libuv's process handle, which must be closed
  * even after a failed uv_spawn, closes on the loop). */
+/* extra_fds answers the child's fds from 3 on: the caller's, and the
+ * notification fd's pipe at its number, the fds between them closed
+ * (UVEXEC__FD_NONE). *extra is cmd's own array when nothing is added. */
+static int extra_fds(uvexec_cmd_t *cmd, int **extra, size_t *n) {
+  size_t count = cmd->extra_count, i;
+  int *fds;
+
+  *extra = cmd->extra_fds;
+  *n = cmd->extra_count;
+  if (!(cmd->ready.ways & UVEXEC__READY_FD))
+    return 0;
+  if ((size_t)cmd->ready.child_fd - 3 + 1 > count)
+    count = (size_t)cmd->ready.child_fd - 3 + 1;
+  fds = malloc(count * sizeof(*fds));
+  if (fds == NULL)
+    return UV_ENOMEM;
+  for (i = 0; i < count; i++)
+    fds[i] = i < cmd->extra_count ? cmd->extra_fds[i] : UVEXEC__FD_NONE;
+  fds[cmd->ready.child_fd - 3] = cmd->ready.pipe_child;
+  *extra = fds;
+  *n = count;
+  return 0;
+}
+
 static int spawn(uvexec_cmd_t *cmd) {
   uvexec__spawn_plan_t plan;
   int child_fds[3] = {-1, -1, -1}, owned[3] = {0, 0, 0};
   char **envp = NULL;
+  int *extra = NULL;
+  size_t nextra = 0;
   int err, i, pidfd = -1;
   uvexec_engine_t engine;
 
@@ -317,12 +375,18 @@ static int spawn(uvexec_cmd_t *cmd) {
       return UV_EINVAL;
     }
   }
-  err = uvexec__preflight(cmd, &envp);
+  err = uvexec__ready_prepare(cmd);
   if (err != 0)
     return err;
+  err = uvexec__preflight(cmd, &envp);
+  if (err != 0) {
+    uvexec__ready_close(cmd);
+    return err;
+  }
   if (cmd->contain.on) {
     err = uvexec__contain_open(cmd);
     if (err != 0) {
+      uvexec__ready_close(cmd);
       free(envp);
       return err;
     }
@@ -331,9 +395,12 @@ static int spawn(uvexec_cmd_t *cmd) {
     err = uvexec__pty_open(cmd, child_fds);
   if (err == 0)
     err = uvexec__stdio_prepare(cmd, child_fds, owned);
+  if (err == 0)
+    err = extra_fds(cmd, &extra, &nextra);
   if (err != 0) {
     uvexec__stdio_abort(cmd);
     uvexec__contain_close(cmd);
+    uvexec__ready_close(cmd);
     uvexec__set_error(cmd, "exec: creating pipes: %s", uvexec_strerror(err));
     free(envp);
     return err;
@@ -345,8 +412,8 @@ static int spawn(uvexec_cmd_t *cmd) {
   plan.dir = cmd->dir;
   for (i = 0; i < 3; i++)
     plan.fds[i] = child_fds[i];
-  plan.extra = cmd->extra_fds;
-  plan.extra_count = cmd->extra_count;
+  plan.extra = extra;
+  plan.extra_count = nextra;
   plan.tty = cmd->pty.on ? cmd->pty.path : NULL;
   plan.cgroup_fd = cmd->contain.cg.dirfd;
 
@@ -375,11 +442,15 @@ static int spawn(uvexec_cmd_t *cmd) {
   for (i = 0; i < 3; i++)
     if (owned[i])
       close(child_fds[i]);
+  uvexec__ready_spawned(cmd);
+  if (extra != cmd->extra_fds)
+    free(extra);
   free(envp);
 
   if (err != 0) {
     uvexec__stdio_abort(cmd);
     uvexec__contain_close(cmd);
+    uvexec__ready_close(cmd);
     if (cmd->error == NULL)
       uvexec__set_start_error(cmd, err, "fork/exec", cmd->path);
   }
@@ -427,7 +498,9 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
     }
   }
   uvexec__writer_start(cmd);
-  err = uvexec__timeout_start(cmd);
+  err = uvexec__ready_start(cmd);
+  if (err == 0)
+    err = uvexec__timeout_start(cmd);
   if (err != 0) {
     /* The child runs but cannot be bounded as asked: stop it and let
      * the normal path report the error through done. */
@@ -511,6 +584,7 @@ void uvexec_cmd_free(uvexec_cmd_t *cmd) {
     }
     close_exit_watch(cmd);
     uvexec__contain_close(cmd); /* the tree, killed and waited for */
+    uvexec__ready_close(cmd);
     uvexec__reader_abandon(&cmd->out[0]);
     uvexec__reader_abandon(&cmd->out[1]);
     uvexec__writer_close(cmd);

@@ -241,10 +241,21 @@ void uvexec__reader_abandon(uvexec__reader_t *r) {
   r->eof = 1;
 }
 
-/* deliver hands n new bytes to the callbacks. It returns non-zero when the
- * cmd was freed or the stream abandoned meanwhile, so the caller stops. */
+/* deliver hands n new bytes to the callbacks, after the lifecycle, when
+ * a ready line is looked for. It returns non-zero when the cmd was freed
+ * or the stream abandoned meanwhile, so the caller stops. */
 static int deliver(uvexec_cmd_t *cmd, uvexec__reader_t *r, const char *data,
                    size_t n) {
+  if ((cmd->ready.ways & UVEXEC__READY_LINE) && !cmd->ready.ready) {
+    uvexec__event_t ev = {.type = UVEXEC__EV_OUTPUT};
+
+    ev.data = data;
+    ev.len = n;
+    ev.which = r == &cmd->out[1];
+    uvexec__lifecycle_event(cmd, &ev);
+    if (cmd->freed || r->eof)
+      return 1;
+  }
   if (r->data_cb != NULL) {
     r->data_cb(cmd, data, n);
     if (cmd->freed || r->eof)

@@ -77,7 +77,7 @@ static int ask_later(uvexec_cmd_t *cmd) {
 /* lost reports a child someone else reaped: its exit, where the kernel
  * kept it for the pidfd, else the loss. */
 static void lost(uvexec_cmd_t *cmd) {
-  uvexec__event_t ev = {UVEXEC__EV_EXITED, 0, 0, 0, NULL};
+  uvexec__event_t ev = {.type = UVEXEC__EV_EXITED};
   int wstatus, err = UV_ENOTSUP;
 
   if (cmd->pidfd >= 0)
@@ -99,7 +99,7 @@ static void lost(uvexec_cmd_t *cmd) {
 
 static void on_pidfd(uv_poll_t *handle, int status, int events) {
   uvexec_cmd_t *cmd = handle->data;
-  uvexec__event_t ev = {UVEXEC__EV_EXITED, 0, 0, 0, NULL};
+  uvexec__event_t ev = {.type = UVEXEC__EV_EXITED};
   uvexec_rusage_t measured;
   struct rusage usage;
   siginfo_t info;

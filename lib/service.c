@@ -21,7 +21,9 @@
  *
  * The delay starts at the minimum and doubles with each run that failed
  * without having been healthy (ready for the healthy time) before, up to
- * the maximum; a healthy run resets it. Nothing polls: between runs a
+ * the maximum; a healthy run resets it. A run is ready as its cmd says
+ * (uvexec_cmd_on_ready: a readiness protocol, or once started); a run
+ * stopped for not being ready in time, or by its watchdog, failed. Nothing polls: between runs a
  * service has one timer armed, and while a run lives, none.
  *
  * Lifetime: the caller may free the service from inside any event
@@ -277,6 +279,7 @@ static void set_status(uvexec_service_t *s, int status, const char *msg) {
 
 static void on_timer(uv_timer_t *timer);
 static void on_run_done(uvexec_cmd_t *run, int status);
+static void on_run_ready(uvexec_cmd_t *run);
 
 /* schedule arms the timer for ms: the next run, or a deferred STOPPED. */
 static void schedule(uvexec_service_t *s, uint64_t ms) {
@@ -336,20 +339,31 @@ static void start_run(uvexec_service_t *s) {
   s->run = run;
   s->ready = 0;
   s->state = UVEXEC_SERVICE_STARTING;
+  (void)uvexec_cmd_on_ready(run, on_run_ready);
   err = uvexec_start(run, s->loop, on_run_done);
   if (err != 0) {
     on_run_done(run, err);
     return;
   }
-  if (emit(s, UVEXEC_SERVICE_STARTED, run) || s->run != run)
+  (void)emit(s, UVEXEC_SERVICE_STARTED, run);
+}
+
+/* on_run_ready hears a run become ready (it said so, or it started,
+ * without a readiness protocol), and passes the news to the template's
+ * own ready callback. */
+static void on_run_ready(uvexec_cmd_t *run) {
+  uvexec_service_t *s = run->service;
+
+  if (s == NULL || s->run != run)
     return;
-  /* Ready once started (no readiness protocol yet). */
   s->ready = 1;
   s->ready_at = uv_now(s->loop);
-  if (s->state != UVEXEC_SERVICE_STARTING)
-    return; /* stopped or restarted from the callback */
-  s->state = UVEXEC_SERVICE_RUNNING;
-  (void)emit(s, UVEXEC_SERVICE_READY, run);
+  if (s->state == UVEXEC_SERVICE_STARTING)
+    s->state = UVEXEC_SERVICE_RUNNING;
+  if (emit(s, UVEXEC_SERVICE_READY, run) || s->run != run)
+    return;
+  if (s->template->ready.on_ready != NULL)
+    s->template->ready.on_ready(run);
 }
 
 static void on_timer(uv_timer_t *timer) {

@@ -13,11 +13,13 @@
 
 #include "internal.h"
 
-/* reads tells whether uvexec reads this stream at all. */
-static int reads(const uvexec__reader_t *r) {
+/* reads tells whether uvexec reads this stream at all: captured, given a
+ * callback, or watched for a ready line. */
+static int reads(const uvexec_cmd_t *cmd, const uvexec__reader_t *r) {
   if (r->kind == UVEXEC__IO_PIPE)
     return 1;
-  return r->kind == UVEXEC__IO_NULL && uvexec__has_callbacks(r);
+  return r->kind == UVEXEC__IO_NULL &&
+         (uvexec__has_callbacks(r) || (cmd->ready.ways & UVEXEC__READY_LINE));
 }
 
 static int make_pipe(int fds[2]) {
@@ -55,7 +57,7 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
 
     if (child_fds[i + 1] == UVEXEC__FD_TTY) {
       continue; /* a terminal's */
-    } else if (reads(r)) {
+    } else if (reads(cmd, r)) {
       if ((err = make_pipe(p)) != 0)
         goto fail;
       child_fds[i + 1] = p[1];

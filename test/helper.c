@@ -25,8 +25,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <stddef.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -806,6 +809,101 @@ static int cmd_tick(long ms) {
   return 0;
 }
 
+/* ---- readiness ------------------------------------------------------------ */
+
+/* notify_send sends text to $NOTIFY_SOCKET ("@name": abstract), as
+ * sd_notify(3) does; 0, or -1 when there is no socket to send to. */
+static int notify_send(const char *text) {
+  const char *name = getenv("NOTIFY_SOCKET");
+  struct sockaddr_un addr;
+  socklen_t len;
+  int fd, rc;
+
+  if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof addr.sun_path)
+    return -1;
+  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, name, strlen(name));
+  if (name[0] == '@')
+    addr.sun_path[0] = '\0';
+  len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name));
+  rc = sendto(fd, text, strlen(text), 0, (struct sockaddr *)&addr, len) < 0
+           ? -1
+           : 0;
+  close(fd);
+  return rc;
+}
+
+/* notify LINE... : sends the lines as one message to $NOTIFY_SOCKET, says
+ * "sent", and waits to be killed; exit 3 when there is no socket. */
+static int cmd_notify(int argc, char **argv) {
+  char text[4096] = "";
+  int i;
+
+  for (i = 0; i < argc; i++) {
+    strncat(text, argv[i], sizeof text - strlen(text) - 2);
+    strcat(text, "\n");
+  }
+  if (notify_send(text) != 0)
+    return 3;
+  write_str(1, "sent\n");
+  for (;;)
+    pause();
+  return 0;
+}
+
+/* notify-after-stdin: says $NOTIFY_SOCKET, waits for a line on stdin, then
+ * sends "STATUS=real" and "READY=1" and waits to be killed. */
+static int cmd_notify_after_stdin(void) {
+  const char *name = getenv("NOTIFY_SOCKET");
+  char c;
+
+  write_str(1, name != NULL ? name : "(none)");
+  write_str(1, "\n");
+  while (read(0, &c, 1) == 1 && c != '\n')
+    ;
+  if (notify_send("STATUS=real\nREADY=1\n") != 0)
+    return 3;
+  for (;;)
+    pause();
+  return 0;
+}
+
+/* watchdog-pings N MS: sends WATCHDOG=1 N times, MS apart, says "quiet",
+ * then waits (to be stopped by the watchdog); prints $WATCHDOG_USEC
+ * first. */
+static int cmd_watchdog_pings(long n, long ms) {
+  const char *usec = getenv("WATCHDOG_USEC");
+  long i;
+
+  write_str(1, usec != NULL ? usec : "(none)");
+  write_str(1, "\n");
+  for (i = 0; i < n; i++) {
+    if (notify_send("WATCHDOG=1\n") != 0)
+      return 3;
+    sleep_ms(ms);
+  }
+  write_str(1, "quiet\n");
+  for (;;)
+    pause();
+  return 0;
+}
+
+/* notify-fd FD ready|close: writes "\n" on fd FD (ready), or closes it
+ * without one (close), then waits to be killed. */
+static int cmd_notify_fd(int fd, const char *mode) {
+  if (strcmp(mode, "ready") == 0)
+    write_all(fd, "\n", 1);
+  close(fd);
+  write_str(1, "done\n");
+  for (;;)
+    pause();
+  return 0;
+}
+
 /* sequence BYTES: BYTES bytes on stdout where byte i is 'a' + (i * 7 +
  * i / 26) % 26, which a test computes for any position: where a bounded
  * capture's head and tail come from shows. */
@@ -966,6 +1064,20 @@ int main(int argc, char **argv) {
   if (strcmp(sub, "tick") == 0) {
     NEED(1);
     return cmd_tick(parse_long(argv[0], "tick: bad ms"));
+  }
+  if (strcmp(sub, "notify") == 0)
+    return cmd_notify(argc, argv);
+  if (strcmp(sub, "notify-after-stdin") == 0)
+    return cmd_notify_after_stdin();
+  if (strcmp(sub, "watchdog-pings") == 0) {
+    NEED(2);
+    return cmd_watchdog_pings(parse_long(argv[0], "watchdog-pings: bad n"),
+                              parse_long(argv[1], "watchdog-pings: bad ms"));
+  }
+  if (strcmp(sub, "notify-fd") == 0) {
+    NEED(2);
+    return cmd_notify_fd((int)parse_long(argv[0], "notify-fd: bad fd"),
+                         argv[1]);
   }
   if (strcmp(sub, "sequence") == 0) {
     NEED(1);
