@@ -29,7 +29,7 @@ set(layer_config cmd setup env lookpath)
 set(layer_prepare spawn stdio)
 set(layer_parts read lines bounds write reap timers pty contain ready engine_uv engine_clone)
 set(layer_lifecycle lifecycle)
-set(layer_above sync exec group pipeline service)
+set(layer_above sync exec group pipeline service supervisor)
 set(layers leaves config prepare parts lifecycle above)
 # The parts, as units: a file not named here is a part of its own.
 set(part_of_lines read)

@@ -1344,6 +1344,60 @@ UVEXEC_EXTERN void uvexec_service_set_data(uvexec_service_t *s, void *data);
 UVEXEC_EXTERN void *uvexec_service_data(const uvexec_service_t *s);
 /** @} */
 
+/** uvexec_supervisor_t runs services in order: each starts once the one
+ * added before it is ready, and they stop in reverse order; with Erlang's
+ * restart strategies. */
+typedef struct uvexec_supervisor_s uvexec_supervisor_t;
+
+/** What else restarts when a service fails (it restarts itself by its
+ * own policy). */
+typedef enum {
+  UVEXEC_ONE_FOR_ONE = 0, /**< nothing else (the default) */
+  UVEXEC_ONE_FOR_ALL,     /**< every other service */
+  UVEXEC_REST_FOR_ONE     /**< the services added after it */
+} uvexec_strategy_t;
+
+/** uvexec_supervisor_cb is called once, when the supervisor has stopped:
+ * status 0 after uvexec_supervisor_stop(), or the status of the service
+ * that gave up (the others were stopped because of it). */
+typedef void (*uvexec_supervisor_cb)(uvexec_supervisor_t *sup, int status);
+
+/** uvexec_supervisor_new returns an empty supervisor on loop; NULL on bad
+ * input or no memory. */
+UVEXEC_EXTERN uvexec_supervisor_t *uvexec_supervisor_new(
+    uv_loop_t *loop, uvexec_strategy_t how);
+
+/** uvexec_supervisor_add takes service s (not started, in no other
+ * supervisor; freed with the supervisor). Start order is add order. Its
+ * own event callback still hears every event. UV_EBUSY once started. */
+UVEXEC_EXTERN int uvexec_supervisor_add(uvexec_supervisor_t *sup,
+                                        uvexec_service_t *s);
+
+/** uvexec_supervisor_start starts the first service; each next one starts
+ * once the one before it is ready (its first UVEXEC_SERVICE_READY). A
+ * service that gives up stops the others in reverse order, and cb gets
+ * its status. UV_EALREADY when started before. */
+UVEXEC_EXTERN int uvexec_supervisor_start(uvexec_supervisor_t *sup,
+                                          uvexec_supervisor_cb cb);
+
+/** uvexec_supervisor_stop stops the services one at a time in reverse
+ * order: each gets its run's cancel signal and wait delay, and is done
+ * before the one before it is stopped; then cb, with 0. UV_EINVAL before
+ * the start. */
+UVEXEC_EXTERN int uvexec_supervisor_stop(uvexec_supervisor_t *sup);
+
+/** uvexec_supervisor_free frees sup and its services in reverse order, in
+ * any state, as uvexec_service_free() frees each (runs killed), without
+ * callbacks; NULL is a no-op. Safe from inside any callback. */
+UVEXEC_EXTERN void uvexec_supervisor_free(uvexec_supervisor_t *sup);
+
+/** @{ */
+/** The caller's pointer. */
+UVEXEC_EXTERN void uvexec_supervisor_set_data(uvexec_supervisor_t *sup,
+                                              void *data);
+UVEXEC_EXTERN void *uvexec_supervisor_data(const uvexec_supervisor_t *sup);
+/** @} */
+
 /** @} */
 
 #ifdef __cplusplus

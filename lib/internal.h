@@ -718,4 +718,14 @@ void uvexec__engine_uv_close(uvexec_cmd_t *cmd);
 int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
                                const uvexec__spawn_plan_t *plan, int *pidfd);
 
+/* ---- services (service.c), for supervisors (supervisor.c) -------------- */
+
+typedef void (*uvexec__service_observer_t)(uvexec_service_t *s,
+                                           uvexec_service_event_t event,
+                                           uvexec_cmd_t *run, void *arg);
+/* uvexec__service_observe has observer told of each of s's events before
+ * its event callback (not once started; UV_EBUSY when it has one). */
+int uvexec__service_observe(uvexec_service_t *s,
+                            uvexec__service_observer_t observer, void *arg);
+
 #endif /* UVEXEC_INTERNAL_H */

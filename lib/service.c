@@ -42,6 +42,9 @@ struct uvexec_service_s {
   uvexec_cmd_t *run;      /* the current run, owned; NULL between runs */
   void *data;             /* the caller's */
   uvexec_service_cb event_cb;
+  /* A supervisor's ear (supervisor.c), told of each event first. */
+  uvexec__service_observer_t observer;
+  void *observer_arg;
 
   /* Configuration. */
   uvexec_restart_t restart;
@@ -207,6 +210,16 @@ int uvexec_service_set_prevent(uvexec_service_t *s, const int *codes,
   return 0;
 }
 
+int uvexec__service_observe(uvexec_service_t *s,
+                            uvexec__service_observer_t observer, void *arg) {
+  GUARD_CONFIG(s);
+  if (s->observer != NULL && observer != NULL)
+    return UV_EBUSY; /* one supervisor at a time */
+  s->observer = observer;
+  s->observer_arg = arg;
+  return 0;
+}
+
 int uvexec_service_on_event(uvexec_service_t *s, uvexec_service_cb cb) {
   GUARD_CONFIG(s);
   s->event_cb = cb;
@@ -254,11 +267,12 @@ const char *uvexec_service_error(const uvexec_service_t *s) {
  * it: the caller returns at once, touching nothing. */
 static int emit(uvexec_service_t *s, uvexec_service_event_t event,
                 uvexec_cmd_t *run) {
-  if (s->event_cb != NULL) {
-    s->depth++;
+  s->depth++;
+  if (s->observer != NULL)
+    s->observer(s, event, run, s->observer_arg);
+  if (s->event_cb != NULL && !s->freed)
     s->event_cb(s, event, run);
-    s->depth--;
-  }
+  s->depth--;
   if (s->freed) {
     if (s->depth == 0)
       destroy(s);
