@@ -1046,6 +1046,70 @@ START_TEST(test_pipeline_contained_refused) {
 }
 END_TEST
 
+/* ---- readiness ------------------------------------------------------------ */
+
+static int tree_ready;
+
+static void on_tree_ready(uvexec_cmd_t *cmd) {
+  (void)cmd;
+  tree_ready = 1;
+  uv_stop(test_loop);
+}
+
+/* orphan_notifier is a shell whose notification comes from an orphan of
+ * a double fork: not a descendant of the child any more, but in its
+ * tree. */
+static uvexec_cmd_t *orphan_notifier(void) {
+  char script[PATH_MAX + 128];
+
+  snprintf(script, sizeof script,
+           "(%s notify READY=1 STATUS=orphan &); exec %s sleep 60000",
+           helper_path(), helper_path());
+  return uvexec_command("sh", "-c", script, NULL);
+}
+
+/* Contained, a notification from anywhere in the tree is the command's:
+ * the orphan is heard. */
+START_TEST(test_notify_from_the_tree) {
+  const char *parent = test_parent();
+  probe_t p;
+
+  probe_init(&p, orphan_notifier());
+  contain(&p, parent);
+  ck_assert_int_eq(uvexec_cmd_set_ready_notify(p.cmd), 0);
+  ck_assert_int_eq(uvexec_cmd_on_ready(p.cmd, on_tree_ready), 0);
+  tree_ready = 0;
+  probe_start(&p);
+  run_loop_until(test_loop, &tree_ready, TEST_TIMEOUT_MS);
+  ck_assert_str_eq(uvexec_notify_status(p.cmd), "orphan");
+  ck_assert_int_eq(uvexec_cancel(p.cmd), 0);
+  probe_wait(&p);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  parent_done(parent);
+  probe_free(&p);
+}
+END_TEST
+
+/* Not contained, the orphan is nobody uvexec can tell is the command's:
+ * it is not heard, and the ready timeout stops the command. */
+START_TEST(test_notify_orphan_unheard) {
+  probe_t p;
+
+  probe_init(&p, orphan_notifier());
+  ck_assert_int_eq(uvexec_cmd_set_ready_notify(p.cmd), 0);
+  ck_assert_int_eq(uvexec_cmd_set_ready_timeout(p.cmd, 500), 0);
+  ck_assert_int_eq(uvexec_cmd_set_new_session(p.cmd, 1), 0);
+  ck_assert_int_eq(uvexec_cmd_on_ready(p.cmd, on_tree_ready), 0);
+  tree_ready = 0;
+  probe_start(&p);
+  probe_wait(&p);
+  ck_assert_int_eq(p.status, UVEXEC_ENOTREADY);
+  ck_assert_int_eq(tree_ready, 0);
+  ck_assert_ptr_null(uvexec_notify_status(p.cmd));
+  probe_free(&p);
+}
+END_TEST
+
 /* ---- services ------------------------------------------------------------- */
 
 typedef struct {
@@ -1191,6 +1255,8 @@ int main(void) {
   ADD_TEST(s, test_pipeline_contained_leftovers);
   ADD_TEST(s, test_pipeline_contained_refused);
   ADD_TEST(s, test_service_waits_for_the_tree);
+  ADD_TEST(s, test_notify_from_the_tree);
+  ADD_TEST(s, test_notify_orphan_unheard);
   ADD_TEST(s, test_many_contained_runs);
   rc = run_suite(s);
   remove_suite_dir();
