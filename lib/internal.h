@@ -5,14 +5,16 @@
  * The files stand in layers, each calling only those below it, except
  * for the lifecycle, which the parts report to (see lifecycle.c):
  *
- *   facade, pipelines, groups   sync.c pipeline.c group.c exec.c
+ *   facade, pipelines, groups,  sync.c pipeline.c group.c exec.c
+ *   services, supervisors       service.c supervisor.c
  *   the lifecycle               lifecycle.c: state, done, stop, release
- *   the parts of a run          read.c (+ lines.c) write.c reap.c timers.c
- *                               pty.c engine_uv.c engine_clone.c
+ *   the parts of a run          read.c (+ lines.c, bounds.c) write.c
+ *                               reap.c timers.c pty.c contain.c ready.c
+ *                               engine_uv.c engine_clone.c
  *   a start's preparation       spawn.c stdio.c
  *   configuration and results   cmd.c setup.c env.c lookpath.c
- *   leaves                      handles.c pidfd.c fds.c buffer.c unmap.c
- *                               errors.c version.c
+ *   leaves                      handles.c pidfd.c cgroup.c fds.c buffer.c
+ *                               unmap.c errors.c version.c
  *
  * A part owns its resources and reports what happened to the lifecycle
  * through uvexec__lifecycle_event(); it never calls another part. */

@@ -855,6 +855,24 @@ static int cmd_notify(int argc, char **argv) {
   return 0;
 }
 
+/* notify-stamp MS: after MS ms, sends "STATUS=<CLOCK_MONOTONIC in ns>" and
+ * "READY=1" in one message, then waits to be killed: the benchmark's
+ * measure of a notification's way to the ready callback. */
+static int cmd_notify_stamp(long ms) {
+  struct timespec ts;
+  char text[96];
+
+  sleep_ms(ms);
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  snprintf(text, sizeof text, "STATUS=%lld\nREADY=1\n",
+           (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+  if (notify_send(text) != 0)
+    return 3;
+  for (;;)
+    pause();
+  return 0;
+}
+
 /* notify-after-stdin: says $NOTIFY_SOCKET, waits for a line on stdin, then
  * sends "STATUS=real" and "READY=1" and waits to be killed. */
 static int cmd_notify_after_stdin(void) {
@@ -1067,6 +1085,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(sub, "notify") == 0)
     return cmd_notify(argc, argv);
+  if (strcmp(sub, "notify-stamp") == 0) {
+    NEED(1);
+    return cmd_notify_stamp(parse_long(argv[0], "notify-stamp: bad ms"));
+  }
   if (strcmp(sub, "notify-after-stdin") == 0)
     return cmd_notify_after_stdin();
   if (strcmp(sub, "watchdog-pings") == 0) {
