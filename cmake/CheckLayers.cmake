@@ -25,7 +25,7 @@ endforeach()
 
 # The layers, lowest first. Every file of lib/ must be in one.
 set(layer_leaves buffer unmap errors fds handles pidfd cgroup version)
-set(layer_config cmd setup env lookpath)
+set(layer_config cmd setup env lookpath quote)
 set(layer_prepare spawn stdio)
 set(layer_parts read lines bounds write reap timers pty contain ready engine_uv engine_clone)
 set(layer_lifecycle lifecycle)

@@ -181,6 +181,21 @@ UVEXEC_EXTERN uvexec_cmd_t *uvexec_command(const char *name, ...);
  * empty argv, an empty name, or no memory. */
 UVEXEC_EXTERN uvexec_cmd_t *uvexec_command_argv(const char *const argv[]);
 
+/** uvexec_cmd_string returns cmd's command line as text (Go's
+ * Cmd.String), each word quoted as a POSIX shell needs to read it back as
+ * the same word: `grep -e 'a b' 'it'\''s'`. malloc'd: free() it. NULL for
+ * NULL or no memory. */
+UVEXEC_EXTERN char *uvexec_cmd_string(const uvexec_cmd_t *cmd);
+
+/** uvexec_cmd_environ returns the environment cmd's child would get if it
+ * were started now (Go's Cmd.Environ): this process's, unless cleared,
+ * with the cmd's settings applied, each name once, PWD following the
+ * directory; as a NULL-terminated array of "NAME=value" strings, malloc'd
+ * as one block: one free() releases it all. What uvexec adds only for a
+ * run (NOTIFY_SOCKET, WATCHDOG_USEC) is not in it. NULL for NULL or no
+ * memory. */
+UVEXEC_EXTERN char **uvexec_cmd_environ(const uvexec_cmd_t *cmd);
+
 /** uvexec_cmd_copy returns a new, unstarted cmd with cmd's configuration:
  * the arguments, the environment's changes, the directory, where each
  * stream goes and how it is captured, the bytes given to
@@ -399,6 +414,23 @@ UVEXEC_EXTERN int uvexec_cmd_set_wait_delay(uvexec_cmd_t *cmd, uint64_t ms);
  * default) means no limit. */
 UVEXEC_EXTERN int uvexec_cmd_set_output_limit(uvexec_cmd_t *cmd,
                                               size_t bytes);
+
+/** uvexec_cmd_set_argv0 gives the child name as its argv[0] (Go's
+ * Cmd.Args[0] apart from Cmd.Path, Node's argv0): the program run is
+ * still the one the cmd names and uvexec looked up, so that a login shell
+ * can be "-sh", or a multi-call binary be told which tool to be. Copied;
+ * "" is allowed; UV_EINVAL for NULL. uvexec_exec() uses it too. */
+UVEXEC_EXTERN int uvexec_cmd_set_argv0(uvexec_cmd_t *cmd, const char *name);
+
+/** uvexec_cmd_set_pipe_size sets the size of every pipe uvexec makes for
+ * cmd (stdin, stdout, stderr; F_SETPIPE_SZ, rounded up by the kernel to
+ * a power of two pages): larger pipes mean fewer wake-ups for a fast
+ * producer, smaller ones less memory per child. A size the kernel refuses
+ * (beyond /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE: UV_EPERM)
+ * makes the start fail, never silently ignored. 0 (the default): the
+ * kernel's size, grown by uvexec for a stream that stays full. UV_EINVAL
+ * beyond INT_MAX. */
+UVEXEC_EXTERN int uvexec_cmd_set_pipe_size(uvexec_cmd_t *cmd, size_t bytes);
 
 /** uvexec_cmd_set_capture_bounds makes every captured stream of cmd keep
  * only its first head and its last tail bytes, with

@@ -7,6 +7,7 @@
  * lifecycle's to decide (lifecycle.c): only once every handle the loop
  * holds for the cmd has been through its close callback, however early
  * the caller frees. */
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -96,6 +97,7 @@ void uvexec__cmd_release(uvexec_cmd_t *cmd) {
   for (i = 0; cmd->argv != NULL && cmd->argv[i] != NULL; i++)
     free(cmd->argv[i]);
   free(cmd->argv);
+  free(cmd->argv0);
   for (i = 0; i < cmd->env_count; i++) {
     free(cmd->env[i].name);
     free(cmd->env[i].value);
@@ -145,6 +147,8 @@ uvexec_cmd_t *uvexec_cmd_copy(const uvexec_cmd_t *cmd) {
   copy->data = cmd->data;
   if (cmd->dir != NULL && (copy->dir = strdup(cmd->dir)) == NULL)
     goto fail;
+  if (cmd->argv0 != NULL && (copy->argv0 = strdup(cmd->argv0)) == NULL)
+    goto fail;
 
   copy->env_cleared = cmd->env_cleared;
   if (cmd->env_count > 0) {
@@ -184,6 +188,7 @@ uvexec_cmd_t *uvexec_cmd_copy(const uvexec_cmd_t *cmd) {
   copy->wait_delay_ms = cmd->wait_delay_ms;
   copy->cancel_signal = cmd->cancel_signal;
   copy->output_limit = cmd->output_limit;
+  copy->pipe_size = cmd->pipe_size;
   copy->capture_head = cmd->capture_head;
   copy->capture_tail = cmd->capture_tail;
   copy->engine = cmd->engine;
@@ -256,6 +261,34 @@ static int replace_string(char **slot, const char *value) {
 int uvexec_cmd_set_dir(uvexec_cmd_t *cmd, const char *dir) {
   UVEXEC__GUARD_CONFIG(cmd);
   return replace_string(&cmd->dir, dir);
+}
+
+int uvexec_cmd_set_argv0(uvexec_cmd_t *cmd, const char *name) {
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (name == NULL)
+    return UV_EINVAL;
+  /* "" is an argv[0] as good as any (a login shell's is "-sh"). */
+  free(cmd->argv0);
+  cmd->argv0 = strdup(name);
+  return cmd->argv0 != NULL ? 0 : UV_ENOMEM;
+}
+
+char **uvexec__child_argv(const uvexec_cmd_t *cmd, int *owned) {
+  char **argv;
+  size_t n;
+
+  *owned = 0;
+  if (cmd->argv0 == NULL)
+    return cmd->argv;
+  for (n = 0; cmd->argv[n] != NULL; n++)
+    ;
+  argv = malloc((n + 1) * sizeof(*argv));
+  if (argv == NULL)
+    return NULL;
+  memcpy(argv, cmd->argv, (n + 1) * sizeof(*argv));
+  argv[0] = cmd->argv0;
+  *owned = 1;
+  return argv;
 }
 
 /* ---- stdio configuration ------------------------------------------------ */
@@ -453,6 +486,14 @@ int uvexec_cmd_set_cancel_signal(uvexec_cmd_t *cmd, int signum) {
 int uvexec_cmd_set_wait_delay(uvexec_cmd_t *cmd, uint64_t ms) {
   UVEXEC__GUARD_CONFIG(cmd);
   cmd->wait_delay_ms = ms;
+  return 0;
+}
+
+int uvexec_cmd_set_pipe_size(uvexec_cmd_t *cmd, size_t bytes) {
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (bytes > INT_MAX)
+    return UV_EINVAL; /* F_SETPIPE_SZ takes an int */
+  cmd->pipe_size = (int)bytes;
   return 0;
 }
 

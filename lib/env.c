@@ -371,3 +371,11 @@ const char *uvexec__env_lookup(char *const *envp, const char *name) {
       return envp[i] + n + 1;
   return NULL;
 }
+
+char **uvexec_cmd_environ(const uvexec_cmd_t *cmd) {
+  char **envp = NULL;
+
+  if (cmd == NULL || uvexec__env_build(cmd, &envp) != 0)
+    return NULL;
+  return envp;
+}

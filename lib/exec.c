@@ -196,9 +196,9 @@ static void stdio_release(saved_t *s) {
 int uvexec_exec(uvexec_cmd_t *cmd) {
   saved_t s;
   sigset_t all, none;
-  char **envp = NULL;
+  char **envp = NULL, **argv = NULL;
   const char *dir;
-  int err;
+  int err, argv_owned = 0;
 
   if (cmd == NULL)
     return UV_EINVAL;
@@ -224,6 +224,12 @@ int uvexec_exec(uvexec_cmd_t *cmd) {
   err = uvexec__resolve(cmd, uvexec__env_lookup(envp, "PATH"));
   if (err != 0)
     goto out;
+  argv = uvexec__child_argv(cmd, &argv_owned);
+  if (argv == NULL) {
+    err = UV_ENOMEM;
+    uvexec__set_start_error(cmd, err, "exec", cmd->path);
+    goto out;
+  }
 
   /* Everything that can fail without changing anything comes first. */
   err = stdio_prepare(cmd, &s);
@@ -288,7 +294,7 @@ int uvexec_exec(uvexec_cmd_t *cmd) {
    * default dispositions while this call lasts; a multi-threaded caller
    * should keep signals blocked in them. */
   pthread_sigmask(SIG_SETMASK, &none, NULL);
-  execve(cmd->path, cmd->argv, envp);
+  execve(cmd->path, argv, envp);
   err = errno_code(errno);
   pthread_sigmask(SIG_SETMASK, &all, NULL);
   uvexec__set_start_error(cmd, err, "exec", cmd->path);
@@ -306,6 +312,8 @@ out:
   stdio_release(&s);
   if (s.cwd >= 0)
     close(s.cwd);
+  if (argv_owned)
+    free(argv);
   free(envp);
   return err;
 }

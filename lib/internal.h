@@ -371,6 +371,7 @@ struct uvexec_cmd_s {
 
   /* Configuration (cmd.c, setup.c, env.c, pty.c): owned copies. */
   char **argv; /* NULL-terminated */
+  char *argv0; /* owned; NULL: argv[0] */
   char *dir;
   int env_cleared;
   uvexec__env_entry_t *env;
@@ -387,6 +388,7 @@ struct uvexec_cmd_s {
   uint64_t wait_delay_ms;
   int cancel_signal;
   size_t output_limit;
+  int pipe_size;       /* F_SETPIPE_SZ for uvexec's pipes; 0: the kernel's */
   size_t capture_head; /* uvexec_cmd_set_capture_bounds; both 0: none */
   size_t capture_tail;
   uvexec_engine_t engine;
@@ -551,6 +553,10 @@ void uvexec__keep_stderr(uvexec_cmd_t *cmd);
 /* ---- configuration (cmd.c, setup.c, env.c, lookpath.c) ------------------ */
 
 int uvexec__check_config(const uvexec_cmd_t *cmd);
+/* uvexec__child_argv answers the argv the child sees: cmd's, with argv0
+ * in its first place when one is set (*owned: free the array, not its
+ * strings). NULL without memory. */
+char **uvexec__child_argv(const uvexec_cmd_t *cmd, int *owned);
 /* uvexec__cmd_release frees cmd and everything it owns; its handles must
  * all be closed. */
 void uvexec__cmd_release(uvexec_cmd_t *cmd);

@@ -357,7 +357,8 @@ static int spawn(uvexec_cmd_t *cmd) {
   char **envp = NULL;
   int *extra = NULL;
   size_t nextra = 0;
-  int err, i, pidfd = -1;
+  int err, i, pidfd = -1, argv_owned = 0;
+  char **argv = NULL;
   uvexec_engine_t engine;
 
   engine = uvexec__choose_engine(cmd);
@@ -397,17 +398,23 @@ static int spawn(uvexec_cmd_t *cmd) {
     err = uvexec__stdio_prepare(cmd, child_fds, owned);
   if (err == 0)
     err = extra_fds(cmd, &extra, &nextra);
+  if (err == 0 && (argv = uvexec__child_argv(cmd, &argv_owned)) == NULL)
+    err = UV_ENOMEM;
   if (err != 0) {
     uvexec__stdio_abort(cmd);
     uvexec__contain_close(cmd);
     uvexec__ready_close(cmd);
-    uvexec__set_error(cmd, "exec: creating pipes: %s", uvexec_strerror(err));
+    if (extra != cmd->extra_fds)
+      free(extra);
+    if (cmd->error == NULL)
+      uvexec__set_error(cmd, "exec: creating pipes: %s",
+                        uvexec_strerror(err));
     free(envp);
     return err;
   }
 
   plan.file = cmd->path;
-  plan.argv = cmd->argv;
+  plan.argv = argv;
   plan.envp = envp;
   plan.dir = cmd->dir;
   for (i = 0; i < 3; i++)
@@ -445,6 +452,8 @@ static int spawn(uvexec_cmd_t *cmd) {
   uvexec__ready_spawned(cmd);
   if (extra != cmd->extra_fds)
     free(extra);
+  if (argv_owned)
+    free(argv);
   free(envp);
 
   if (err != 0) {

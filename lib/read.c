@@ -342,10 +342,11 @@ static void prefault(uvexec__reader_t *r, size_t len) {
  * producer, read straight into its capture buffer from now on, through a
  * larger pipe (failing to grow it is harmless), and in the busy streams'
  * queue, at its back. */
-static void become_busy(uvexec__reader_t *r) {
+static void become_busy(const uvexec_cmd_t *cmd, uvexec__reader_t *r) {
   r->busy = 1;
   r->ticket = ++r->share->tickets;
-  (void)fcntl(r->fd, F_SETPIPE_SZ, BUSY_PIPE_SIZE);
+  if (cmd->pipe_size == 0) /* a size the caller chose stays */
+    (void)fcntl(r->fd, F_SETPIPE_SZ, BUSY_PIPE_SIZE);
 }
 
 /* may_read tells how many bytes r may read this turn: a quiet stream one
@@ -422,7 +423,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     spent += (size_t)n;
     s->left = s->left > (size_t)n ? s->left - (size_t)n : 0;
     if (!r->busy && (size_t)n == SCRATCH_SIZE)
-      become_busy(r);
+      become_busy(cmd, r);
 
     keep = (size_t)n;
     if (r->capture) {

@@ -22,9 +22,22 @@ static int reads(const uvexec_cmd_t *cmd, const uvexec__reader_t *r) {
          (uvexec__has_callbacks(r) || (cmd->ready.ways & UVEXEC__READY_LINE));
 }
 
-static int make_pipe(int fds[2]) {
+/* make_pipe makes a pipe of the cmd's pipe size, when it has one: a size
+ * the kernel refuses (past /proc/sys/fs/pipe-max-size without the
+ * privilege, or too large) is a start error, never ignored. */
+static int make_pipe(uvexec_cmd_t *cmd, int fds[2]) {
+  int err;
+
   if (pipe2(fds, O_CLOEXEC) != 0)
     return -errno;
+  if (cmd->pipe_size > 0 && fcntl(fds[0], F_SETPIPE_SZ, cmd->pipe_size) < 0) {
+    err = -errno;
+    close(fds[0]);
+    close(fds[1]);
+    uvexec__set_error(cmd, "exec: pipe size %d: %s",
+                      cmd->pipe_size, uvexec_strerror(err));
+    return err;
+  }
   return 0;
 }
 
@@ -39,7 +52,7 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
   case UVEXEC__IO_PIPE:
     if (child_fds[0] == UVEXEC__FD_TTY)
       break; /* a terminal's */
-    if ((err = make_pipe(p)) != 0)
+    if ((err = make_pipe(cmd, p)) != 0)
       goto fail;
     child_fds[0] = p[0];
     owned[0] = 1;
@@ -58,7 +71,7 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
     if (child_fds[i + 1] == UVEXEC__FD_TTY) {
       continue; /* a terminal's */
     } else if (reads(cmd, r)) {
-      if ((err = make_pipe(p)) != 0)
+      if ((err = make_pipe(cmd, p)) != 0)
         goto fail;
       child_fds[i + 1] = p[1];
       owned[i + 1] = 1;

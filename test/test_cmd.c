@@ -6,12 +6,19 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
+#include "internal.h"
 
 /* ---- constructors -------------------------------------------------------- */
 
@@ -742,11 +749,146 @@ START_TEST(test_copy_environment_and_dir) {
 }
 END_TEST
 
+/* ---- argv[0], pipe size, the environment, the command as text ------------- */
+
+/* The child sees argv0 as its argv[0]; the program run is still the one
+ * the cmd names. */
+START_TEST(test_argv0) {
+  uvexec_cmd_t *cmd = uvexec_command("cat", "/proc/self/cmdline", NULL);
+  const char *out;
+  size_t len;
+
+  ck_assert_int_eq(uvexec_cmd_set_argv0(cmd, "-not-cat"), 0);
+  ck_assert_int_eq(uvexec_cmd_set_argv0(NULL, "x"), UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_argv0(cmd, NULL), UV_EINVAL);
+  ck_assert_int_eq(uvexec_output(cmd), 0);
+  out = uvexec_stdout_data(cmd, &len);
+  ck_assert_uint_eq(len, sizeof("-not-cat\0/proc/self/cmdline"));
+  ck_assert_int_eq(memcmp(out, "-not-cat\0/proc/self/cmdline\0", len), 0);
+  uvexec_cmd_free(cmd);
+}
+END_TEST
+
+/* The pipes uvexec makes have the size asked for, and keep it when the
+ * stream floods; a size the kernel refuses is a start error. */
+START_TEST(test_pipe_size) {
+  probe_t p;
+  int size;
+
+  probe_init(&p, helper_cmd("echo-sleep", "x", "60000", NULL));
+  ck_assert_int_eq(uvexec_cmd_stdout(p.cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_cmd_set_pipe_size(p.cmd, 1 << 20), 0);
+  ck_assert_int_eq(uvexec_cmd_set_pipe_size(p.cmd, (size_t)INT_MAX + 1),
+                   UV_EINVAL);
+  probe_start(&p);
+  size = fcntl(p.cmd->out[0].fd, F_GETPIPE_SZ);
+  ck_assert_int_eq(size, 1 << 20);
+  ck_assert_int_eq(uvexec_cancel(p.cmd), 0);
+  probe_wait(&p);
+  probe_free(&p);
+
+  /* As nobody, beyond /proc/sys/fs/pipe-max-size (1 MiB by default). */
+  if (getuid() == 0) {
+    pid_t pid = fork();
+    int st;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+      uvexec_cmd_t *cmd;
+      uv_loop_t loop;
+      int err;
+
+      if (setgroups(0, NULL) != 0 || setgid(OTHER_UID) != 0 ||
+          setuid(OTHER_UID) != 0 || uv_loop_init(&loop) != 0)
+        _exit(10);
+      cmd = uvexec_command("true", NULL);
+      uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE);
+      uvexec_cmd_set_pipe_size(cmd, 64u << 20);
+      err = uvexec_start(cmd, &loop, NULL);
+      if (err != UV_EPERM ||
+          strcmp(uvexec_cmd_error(cmd),
+                 "exec: pipe size 67108864: operation not permitted") != 0)
+        _exit(11);
+      uvexec_cmd_free(cmd);
+      uv_run(&loop, UV_RUN_DEFAULT);
+      _exit(uv_loop_close(&loop) == 0 ? 0 : 12);
+    }
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+  }
+}
+END_TEST
+
+/* The environment the child would get: the cmd's settings over this
+ * process's, PWD following the dir; one free. */
+START_TEST(test_environ) {
+  uvexec_cmd_t *cmd = helper_cmd("exit", "0", NULL);
+  char **env;
+  int i, found = 0, pwd = 0, home = 0;
+
+  ck_assert_int_eq(setenv("UVEXEC_ENVIRON_PARENT", "1", 1), 0);
+  ck_assert_int_eq(uvexec_cmd_setenv(cmd, "UVEXEC_ENVIRON", "set"), 0);
+  ck_assert_int_eq(uvexec_cmd_unsetenv(cmd, "UVEXEC_ENVIRON_PARENT"), 0);
+  ck_assert_int_eq(uvexec_cmd_set_dir(cmd, "/tmp/../tmp"), 0);
+  env = uvexec_cmd_environ(cmd);
+  ck_assert_ptr_nonnull(env);
+  for (i = 0; env[i] != NULL; i++) {
+    found += strcmp(env[i], "UVEXEC_ENVIRON=set") == 0;
+    pwd += strcmp(env[i], "PWD=/tmp") == 0;
+    home += strncmp(env[i], "UVEXEC_ENVIRON_PARENT=", 22) == 0;
+  }
+  ck_assert_int_eq(found, 1);
+  ck_assert_int_eq(pwd, 1);
+  ck_assert_int_eq(home, 0);
+  free(env);
+  unsetenv("UVEXEC_ENVIRON_PARENT");
+  ck_assert_ptr_null(uvexec_cmd_environ(NULL));
+  uvexec_cmd_free(cmd);
+}
+END_TEST
+
+/* The text is what a shell reads back as the same words. */
+START_TEST(test_string) {
+  static const char *const words[] = {
+      "printf", "[%s]\\n", "plain", "two words", "it's", "",
+      "$HOME", "a\"b", "-e", "tab\there", "new\nline", NULL};
+  uvexec_cmd_t *cmd = uvexec_command_argv(words), *sh;
+  char *text, *script;
+  tbuf_t want = {NULL, 0, 0};
+  size_t i;
+
+  text = uvexec_cmd_string(cmd);
+  ck_assert_ptr_nonnull(text);
+  ck_assert_ptr_nonnull(strstr(text, "printf '[%s]\\n' plain 'two words' "
+                                     "'it'\\''s' '' '$HOME'"));
+  /* sh runs the text: printf prints each word back in brackets. */
+  ck_assert_int_ne(asprintf(&script, "%s", text), -1);
+  sh = uvexec_command("sh", "-c", script, NULL);
+  ck_assert_int_eq(uvexec_output(sh), 0);
+  for (i = 2; words[i] != NULL; i++) {
+    tbuf_append(&want, "[", 1);
+    tbuf_append(&want, words[i], strlen(words[i]));
+    tbuf_append(&want, "]\n", 2);
+  }
+  ck_assert_str_eq(uvexec_stdout_data(sh, NULL), want.data);
+  tbuf_free(&want);
+  free(script);
+  free(text);
+  uvexec_cmd_free(sh);
+  uvexec_cmd_free(cmd);
+  ck_assert_ptr_null(uvexec_cmd_string(NULL));
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("cmd");
   ADD_TEST(s, test_command_rejects_bad_input);
   ADD_TEST(s, test_copy_runs_the_same);
   ADD_TEST(s, test_copy_environment_and_dir);
+  ADD_TEST(s, test_argv0);
+  ADD_TEST(s, test_pipe_size);
+  ADD_TEST(s, test_environ);
+  ADD_TEST(s, test_string);
   ADD_TEST(s, test_command_varargs);
   ADD_TEST(s, test_command_argv_is_copied);
   ADD_TEST(s, test_null_cmd_is_einval);
