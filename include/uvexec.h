@@ -288,6 +288,26 @@ UVEXEC_EXTERN int uvexec_cmd_stderr_fd(uvexec_cmd_t *cmd, int fd);
 /** @} */
 
 /** @{ */
+/** uvexec_cmd_stdin_file / _stdout_file / _stderr_file connect the stream
+ * to a file, as a shell's `< path`, `> path` and `>> path` (append != 0):
+ * no pipe, no copying by the parent. A relative path is taken from the
+ * command's directory. A created file has mode 0666 less the umask. With
+ * UVEXEC_ENGINE_CLONE the child opens it after its directory, ids and
+ * umask are set, so a command run as another user creates the file as
+ * that user and cannot write where it may not; with the uv engine (and
+ * uvexec_exec) this process opens it, as itself. stderr set to
+ * UVEXEC_MERGE after a file stdout is `> path 2>&1`: one open file, one
+ * offset. A file that cannot be opened fails the start with "open PATH:
+ * reason" and leaves nothing behind. The stream then takes no callbacks
+ * (UV_EINVAL at the start). UV_EINVAL for a NULL or empty path. */
+UVEXEC_EXTERN int uvexec_cmd_stdin_file(uvexec_cmd_t *cmd, const char *path);
+UVEXEC_EXTERN int uvexec_cmd_stdout_file(uvexec_cmd_t *cmd, const char *path,
+                                         int append);
+UVEXEC_EXTERN int uvexec_cmd_stderr_file(uvexec_cmd_t *cmd, const char *path,
+                                         int append);
+/** @} */
+
+/** @{ */
 /** uvexec_cmd_on_stdout / uvexec_cmd_on_stderr set a callback that receives
  * the stream as it arrives (Go's StdoutPipe read loop). A stream left at
  * its default becomes a pipe read by uvexec (nothing is kept unless it is

@@ -110,7 +110,9 @@ void uvexec__cmd_release(uvexec_cmd_t *cmd) {
   uvexec__setup_release(cmd);
   uvexec__buf_free(&cmd->in.queue);
   uvexec__buf_free(&cmd->in.data);
+  free(cmd->in.path);
   for (i = 0; i < 2; i++) {
+    free(cmd->out[i].path);
     uvexec__buf_free(&cmd->out[i].buf);
     uvexec__buf_free(&cmd->out[i].line);
     free(cmd->out[i].bounds.ring);
@@ -127,12 +129,16 @@ void uvexec__cmd_release(uvexec_cmd_t *cmd) {
 
 /* copy_reader gives to the configuration of from: where the stream goes,
  * whether it is captured and how, its callbacks. */
-static void copy_reader(uvexec__reader_t *to, const uvexec__reader_t *from) {
+static int copy_reader(uvexec__reader_t *to, const uvexec__reader_t *from) {
   to->kind = from->kind;
   to->capture = from->capture;
   to->caller_fd = from->caller_fd;
   to->data_cb = from->data_cb;
   to->line_cb = from->line_cb;
+  to->append = from->append;
+  if (from->path != NULL && (to->path = strdup(from->path)) == NULL)
+    return UV_ENOMEM;
+  return 0;
 }
 
 uvexec_cmd_t *uvexec_cmd_copy(const uvexec_cmd_t *cmd) {
@@ -206,8 +212,11 @@ uvexec_cmd_t *uvexec_cmd_copy(const uvexec_cmd_t *cmd) {
       uvexec__buf_append(&copy->in.data, cmd->in.data.base,
                          cmd->in.data.len) != 0)
     goto fail;
+  if (cmd->in.path != NULL && (copy->in.path = strdup(cmd->in.path)) == NULL)
+    goto fail;
   for (i = 0; i < 2; i++)
-    copy_reader(&copy->out[i], &cmd->out[i]);
+    if (copy_reader(&copy->out[i], &cmd->out[i]) != 0)
+      goto fail;
   copy->pty.on = cmd->pty.on;
   copy->pty.rows = cmd->pty.rows;
   copy->pty.cols = cmd->pty.cols;
@@ -321,6 +330,8 @@ static int set_output(uvexec_cmd_t *cmd, int which, uvexec_stdio_t how) {
     return UV_EINVAL;
   }
   r->caller_fd = -1;
+  free(r->path);
+  r->path = NULL;
   return 0;
 }
 
@@ -339,7 +350,38 @@ static int set_output_fd(uvexec_cmd_t *cmd, int which, int fd) {
   cmd->out[which].kind = UVEXEC__IO_FD;
   cmd->out[which].capture = 0;
   cmd->out[which].caller_fd = fd;
+  free(cmd->out[which].path);
+  cmd->out[which].path = NULL;
   return 0;
+}
+
+static int set_output_file(uvexec_cmd_t *cmd, int which, const char *path,
+                           int append) {
+  uvexec__reader_t *r;
+  char *copy;
+
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (path == NULL || path[0] == '\0')
+    return UV_EINVAL;
+  copy = strdup(path);
+  if (copy == NULL)
+    return UV_ENOMEM;
+  r = &cmd->out[which];
+  free(r->path);
+  r->path = copy;
+  r->append = append != 0;
+  r->kind = UVEXEC__IO_FILE;
+  r->capture = 0;
+  r->caller_fd = -1;
+  return 0;
+}
+
+int uvexec_cmd_stdout_file(uvexec_cmd_t *cmd, const char *path, int append) {
+  return set_output_file(cmd, 0, path, append);
+}
+
+int uvexec_cmd_stderr_file(uvexec_cmd_t *cmd, const char *path, int append) {
+  return set_output_file(cmd, 1, path, append);
 }
 
 int uvexec_cmd_stdout_fd(uvexec_cmd_t *cmd, int fd) {
@@ -377,6 +419,8 @@ int uvexec_cmd_on_stderr_line(uvexec_cmd_t *cmd, uvexec_data_cb cb) {
 static void reset_stdin(uvexec__writer_t *in) {
   uvexec__buf_free(&in->queue);
   uvexec__buf_free(&in->data);
+  free(in->path);
+  in->path = NULL;
   in->kind = UVEXEC__IO_NULL;
   in->caller_fd = -1;
   in->streaming = 0;
@@ -390,6 +434,21 @@ int uvexec_cmd_stdin_fd(uvexec_cmd_t *cmd, int fd) {
   reset_stdin(&cmd->in);
   cmd->in.kind = UVEXEC__IO_FD;
   cmd->in.caller_fd = fd;
+  return 0;
+}
+
+int uvexec_cmd_stdin_file(uvexec_cmd_t *cmd, const char *path) {
+  char *copy;
+
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (path == NULL || path[0] == '\0')
+    return UV_EINVAL;
+  copy = strdup(path);
+  if (copy == NULL)
+    return UV_ENOMEM;
+  reset_stdin(&cmd->in);
+  cmd->in.kind = UVEXEC__IO_FILE;
+  cmd->in.path = copy;
   return 0;
 }
 
@@ -529,7 +588,7 @@ int uvexec__check_config(const uvexec_cmd_t *cmd) {
 
     if (uvexec__has_callbacks(r) &&
         (r->kind == UVEXEC__IO_INHERIT || r->kind == UVEXEC__IO_FD ||
-         r->kind == UVEXEC__IO_MERGE))
+         r->kind == UVEXEC__IO_MERGE || r->kind == UVEXEC__IO_FILE))
       return UV_EINVAL;
   }
   return 0;

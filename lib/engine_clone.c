@@ -244,6 +244,7 @@ enum {
   STEP_PDEATHSIG,
   STEP_CLOSE,
   STEP_SIGNALS,
+  STEP_FILE,
   STEP_EXEC
 };
 
@@ -259,6 +260,8 @@ typedef struct {
                      UVEXEC__FD_TTY for the terminal, UVEXEC__FD_NONE for
                      none (closed) */
   const char *tty; /* the terminal to open and take, or NULL */
+  const char *const *path; /* files for fds 0..2 (UVEXEC__FD_FILE) */
+  const int *flags;
   int new_session;
   int set_pgid;
   pid_t pgid;
@@ -285,6 +288,7 @@ typedef struct {
   volatile int ran;  /* the child ran at all: a cgroup may kill it first */
   volatile int step;
   volatile int err; /* positive errno */
+  volatile int which; /* STEP_FILE: the fd whose file failed */
 } child_t;
 
 CHILD_INLINE int fail(child_t *c, int step, long rc) {
@@ -348,6 +352,8 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
    * dup3 overwrites a source still to come; dup3 clears close-on-exec on
    * the copy. */
   for (i = 0; i < c->nfds; i++) {
+    if (c->src[i] == UVEXEC__FD_FILE)
+      continue; /* opened once the ids and the umask are the child's */
     if (c->src[i] == UVEXEC__FD_NONE) {
       RAW1(SYS_close, i); /* a gap: whatever the table held there goes */
       continue;
@@ -387,6 +393,30 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
 
   if (c->set_umask)
     RAW1(SYS_umask, c->umask);
+
+  /* The files, as the child: in its directory, with its ids, its umask
+   * (mode 0666 less it), its root. 2>&1 into a file is a copy of fd 1. */
+  for (i = 0; i < 3 && i < c->nfds; i++) {
+    if (c->src[i] != UVEXEC__FD_FILE)
+      continue;
+    if (i == 2 && c->path[2] == c->path[1]) {
+      rc = RAW3(SYS_dup3, 1, 2, 0);
+    } else {
+      c->which = i;
+      rc = RAW4(SYS_openat, AT_FDCWD, c->path[i], c->flags[i] | O_CLOEXEC | O_NOCTTY,
+                0666);
+      if (rc >= 0 && rc != i) {
+        long fd = rc;
+
+        rc = RAW3(SYS_dup3, fd, i, 0);
+        RAW1(SYS_close, fd);
+      } else if (rc == i) {
+        rc = RAW3(SYS_fcntl, i, F_SETFD, 0); /* the lowest free was i */
+      }
+    }
+    if (rc < 0)
+      return fail(c, STEP_FILE, rc);
+  }
 
   if (c->set_nice) {
     /* The system call answers 20 - nice, so that it is never negative. */
@@ -505,6 +535,8 @@ static int child_error(uvexec_cmd_t *cmd, const child_t *c) {
     uvexec__set_start_error(cmd, err, "chdir", c->dir);
   else if (c->step == STEP_TTY)
     uvexec__set_start_error(cmd, err, "open", c->tty);
+  else if (c->step == STEP_FILE)
+    uvexec__set_start_error(cmd, err, "open", c->path[c->which]);
   return err;
 }
 
@@ -593,7 +625,8 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   for (i = 0; i < nfds; i++) {
     int fd = i < 3 ? plan->fds[i] : plan->extra[i - 3];
 
-    if (fd == UVEXEC__FD_TTY || fd == UVEXEC__FD_NONE) {
+    if (fd == UVEXEC__FD_TTY || fd == UVEXEC__FD_NONE ||
+        fd == UVEXEC__FD_FILE) {
       src[i] = fd; /* opened by the child, or closed there */
       continue;
     }
@@ -638,6 +671,8 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   c.src = src;
   c.new_session = cmd->new_session || plan->tty != NULL;
   c.tty = plan->tty;
+  c.path = plan->path;
+  c.flags = plan->flags;
   c.set_pgid = cmd->set_pgid;
   c.pgid = cmd->pgid;
   if (s->set_groups) {

@@ -140,7 +140,7 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
     return UVEXEC_ENOEXEC;
 
   stdio = calloc(count, sizeof(*stdio));
-  copies = calloc(count + 1, sizeof(*copies));
+  copies = calloc(2 * count + 1, sizeof(*copies));
   if (stdio == NULL || copies == NULL) {
     err = UV_ENOMEM;
     goto out;
@@ -160,6 +160,19 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
     }
     if (fd == UVEXEC__FD_NONE)
       fd = devnull;
+    if (fd == UVEXEC__FD_FILE && i == 2 && plan->path[2] == plan->path[1]) {
+      fd = stdio[1].data.fd; /* 2>&1 into the file: the same open file */
+    } else if (fd == UVEXEC__FD_FILE) {
+      /* libuv's child runs no code of ours: the file is opened here, as
+       * this process, in the child's directory. */
+      fd = uvexec__open_in(plan->dir, plan->path[i], plan->flags[i]);
+      if (fd < 0) {
+        err = fd;
+        uvexec__set_start_error(cmd, err, "open", plan->path[i]);
+        goto out;
+      }
+      copies[ncopies++] = fd;
+    }
     if (fd >= 0 && fd < (int)count) {
       /* libuv 1.44 moves a source below stdio_count out of the way with
        * F_DUPFD, without close-on-exec, and the copy leaks into the

@@ -104,13 +104,35 @@ static void restore_signals(saved_t *s) {
 
 /* ---- stdio --------------------------------------------------------------- */
 
+/* file_of answers the file the new program's fd i is opened on, or NULL;
+ * file_flags, how. */
+static const char *file_of(const uvexec_cmd_t *cmd, int i) {
+  if (i == 0)
+    return cmd->in.kind == UVEXEC__IO_FILE ? cmd->in.path : NULL;
+  return cmd->out[i - 1].kind == UVEXEC__IO_FILE ? cmd->out[i - 1].path
+                                                 : NULL;
+}
+
+static int file_flags(const uvexec_cmd_t *cmd, int i) {
+  if (i == 0)
+    return O_RDONLY;
+  return O_WRONLY | O_CREAT | (cmd->out[i - 1].append ? O_APPEND : O_TRUNC);
+}
+
+static int copy_failed(uvexec_cmd_t *cmd) {
+  int err = -errno;
+
+  uvexec__set_start_error(cmd, err, "exec", cmd->path);
+  return err;
+}
+
 /* stdio_prepare takes copies of the fds the new program gets as 0, 1 and
  * 2, before anything is changed: dup2'ing the caller's fds straight onto
  * 0-2 one after the other would go wrong when they are themselves 0-2
  * (stdout to fd 2 and stderr to fd 1 would end as both on one file).
  * It also keeps a copy of each fd 0-2 that is about to be replaced. All
  * copies are close-on-exec, so none of them reaches the new program. */
-static int stdio_prepare(const uvexec_cmd_t *cmd, saved_t *s) {
+static int stdio_prepare(uvexec_cmd_t *cmd, saved_t *s) {
   int want[3], i;
 
   want[0] = cmd->in.kind == UVEXEC__IO_FD ? cmd->in.caller_fd : -1;
@@ -118,18 +140,32 @@ static int stdio_prepare(const uvexec_cmd_t *cmd, saved_t *s) {
   want[2] = cmd->out[1].kind == UVEXEC__IO_FD ? cmd->out[1].caller_fd : -1;
 
   for (i = 0; i < 3; i++) {
-    if (want[i] < 0)
+    const char *path = file_of(cmd, i);
+
+    if (path != NULL) {
+      /* < file, > file, >> file: opened in the program's directory. */
+      int fd = uvexec__open_in(cmd->dir, path, file_flags(cmd, i));
+
+      if (fd < 0) {
+        uvexec__set_start_error(cmd, fd, "open", path);
+        return fd;
+      }
+      s->src[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      close(fd);
+    } else if (want[i] >= 0) {
+      s->src[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 3);
+    } else {
       continue;
-    s->src[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 3);
+    }
     if (s->src[i] < 0)
-      return -errno;
+      return copy_failed(cmd);
   }
 
   /* UVEXEC_MERGE is 2>&1: stderr joins whatever stdout will be. */
   if (cmd->out[1].kind == UVEXEC__IO_MERGE) {
     s->src[2] = fcntl(s->src[1] >= 0 ? s->src[1] : 1, F_DUPFD_CLOEXEC, 3);
     if (s->src[2] < 0)
-      return -errno;
+      return copy_failed(cmd);
   }
 
   for (i = 0; i < 3; i++) {
@@ -144,7 +180,7 @@ static int stdio_prepare(const uvexec_cmd_t *cmd, saved_t *s) {
     s->was_cloexec[i] = (flags & FD_CLOEXEC) != 0;
     s->saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
     if (s->saved[i] < 0)
-      return -errno;
+      return copy_failed(cmd);
   }
   return 0;
 }
@@ -234,7 +270,6 @@ int uvexec_exec(uvexec_cmd_t *cmd) {
   /* Everything that can fail without changing anything comes first. */
   err = stdio_prepare(cmd, &s);
   if (err != 0) {
-    uvexec__set_start_error(cmd, err, "exec", cmd->path);
     goto out;
   }
   if (dir != NULL) {

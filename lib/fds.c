@@ -57,3 +57,20 @@ void uvexec__close_fd(int *fd) {
     *fd = -1;
   }
 }
+
+int uvexec__open_in(const char *dir, const char *path, int flags) {
+  int at = AT_FDCWD, fd, err;
+
+  if (dir != NULL && dir[0] != '\0' && path[0] != '/') {
+    at = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (at < 0)
+      return -errno;
+  }
+  do
+    fd = openat(at, path, flags | O_CLOEXEC | O_NOCTTY, 0666);
+  while (fd < 0 && errno == EINTR);
+  err = fd < 0 ? -errno : fd;
+  if (at != AT_FDCWD)
+    close(at);
+  return err;
+}

@@ -80,6 +80,10 @@ int uvexec__fd_move_high(int fd);
 int uvexec__fd_dup_high(int fd);
 /* uvexec__close_fd closes *fd unless it is -1, and makes it -1. */
 void uvexec__close_fd(int *fd);
+/* uvexec__open_in opens path, relative to dir when it is relative and
+ * dir is set, close-on-exec, with mode 0666 (less the umask) if flags
+ * create it; it answers the fd or a negative errno. */
+int uvexec__open_in(const char *dir, const char *path, int flags);
 
 /* ---- handles (handles.c) ------------------------------------------------ */
 
@@ -190,7 +194,8 @@ typedef enum {
   UVEXEC__IO_INHERIT,  /* the parent's own fd of the same number */
   UVEXEC__IO_PIPE,     /* a pipe driven by uvexec */
   UVEXEC__IO_MERGE,    /* stderr: whatever stdout is */
-  UVEXEC__IO_FD        /* a caller's fd */
+  UVEXEC__IO_FD,       /* a caller's fd */
+  UVEXEC__IO_FILE      /* a path, opened at the start */
 } uvexec__io_kind_t;
 
 typedef struct uvexec__loop_share_s uvexec__loop_share_t;
@@ -209,6 +214,8 @@ typedef struct {
   uvexec__io_kind_t kind;
   int capture;            /* keep the bytes in buf */
   int caller_fd;          /* for UVEXEC__IO_FD */
+  char *path;             /* for UVEXEC__IO_FILE, owned */
+  int append;             /* ... >> rather than > */
   uvexec_data_cb data_cb; /* optional */
   uvexec_data_cb line_cb; /* optional */
   uvexec__buf_t buf;      /* captured bytes, owned */
@@ -236,8 +243,9 @@ static inline int uvexec__has_callbacks(const uvexec__reader_t *r) {
 
 /* The child's stdin as the parent writes it. */
 typedef struct {
-  uvexec__io_kind_t kind; /* NULL, FD or PIPE */
+  uvexec__io_kind_t kind; /* NULL, FD, FILE or PIPE */
   int caller_fd;
+  char *path; /* for UVEXEC__IO_FILE, owned */
   int streaming;         /* uvexec_cmd_stdin_pipe */
   int close_requested;   /* end of file once queue is empty */
   uvexec__buf_t data;    /* uvexec_cmd_set_stdin's bytes, owned: the
@@ -597,12 +605,21 @@ typedef struct {
   /* The cgroup v2 directory the child is born in (a contained cmd's), or
    * -1. */
   int cgroup_fd;
+  /* Files: fds[i] is UVEXEC__FD_FILE, and the child opens path[i] with
+   * flags[i] (and mode 0666, less its umask) where the engine can, after
+   * its directory, ids and umask are set; else the engine opens it. A
+   * stderr merged into a file stdout has the same path pointer, and is a
+   * copy of the same open file. */
+  const char *path[3];
+  int flags[3];
 } uvexec__spawn_plan_t;
 
 /* The child's fd is the terminal of uvexec__spawn_plan_t.tty. */
 #define UVEXEC__FD_TTY (-2)
 /* The child's fd (in extra) is closed: a gap before a higher fd. */
 #define UVEXEC__FD_NONE (-3)
+/* The child's fd is the file of uvexec__spawn_plan_t.path. */
+#define UVEXEC__FD_FILE (-4)
 
 /* uvexec__preflight does the checks of a start that create nothing: the
  * child's environment, the program looked up in the PATH it holds, the

@@ -42,6 +42,7 @@
  * hold the pipe open longer; reporting done at the exit would lose that
  * output, as Go's Wait would if it did not wait for its copying
  * goroutines. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -351,6 +352,34 @@ static int extra_fds(uvexec_cmd_t *cmd, int **extra, size_t *n) {
   return 0;
 }
 
+/* plan_files names the files the child's 0, 1 and 2 are opened on
+ * (< file, > or >> file; 2>&1 into the same open file). */
+static void plan_files(const uvexec_cmd_t *cmd, uvexec__spawn_plan_t *plan) {
+  int i;
+
+  for (i = 0; i < 3; i++) {
+    plan->path[i] = NULL;
+    plan->flags[i] = 0;
+  }
+  if (cmd->in.kind == UVEXEC__IO_FILE) {
+    plan->path[0] = cmd->in.path;
+    plan->flags[0] = O_RDONLY;
+  }
+  for (i = 0; i < 2; i++) {
+    const uvexec__reader_t *r = &cmd->out[i];
+
+    if (r->kind != UVEXEC__IO_FILE)
+      continue;
+    plan->path[i + 1] = r->path;
+    plan->flags[i + 1] =
+        O_WRONLY | O_CREAT | (r->append ? O_APPEND : O_TRUNC);
+  }
+  if (cmd->out[1].kind == UVEXEC__IO_MERGE && plan->path[1] != NULL) {
+    plan->path[2] = plan->path[1];
+    plan->flags[2] = plan->flags[1];
+  }
+}
+
 static int spawn(uvexec_cmd_t *cmd) {
   uvexec__spawn_plan_t plan;
   int child_fds[3] = {-1, -1, -1}, owned[3] = {0, 0, 0};
@@ -423,6 +452,7 @@ static int spawn(uvexec_cmd_t *cmd) {
   plan.extra_count = nextra;
   plan.tty = cmd->pty.on ? cmd->pty.path : NULL;
   plan.cgroup_fd = cmd->contain.cg.dirfd;
+  plan_files(cmd, &plan);
 
   if (engine == UVEXEC_ENGINE_CLONE) {
     err = uvexec__engine_clone_spawn(cmd, &plan, &pidfd);

@@ -61,6 +61,9 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
   case UVEXEC__IO_FD:
     child_fds[0] = cmd->in.caller_fd;
     break;
+  case UVEXEC__IO_FILE:
+    child_fds[0] = UVEXEC__FD_FILE;
+    break;
   default:
     break;
   }
@@ -80,6 +83,8 @@ int uvexec__stdio_prepare(uvexec_cmd_t *cmd, int child_fds[3],
       child_fds[i + 1] = i + 1;
     } else if (r->kind == UVEXEC__IO_FD) {
       child_fds[i + 1] = r->caller_fd;
+    } else if (r->kind == UVEXEC__IO_FILE) {
+      child_fds[i + 1] = UVEXEC__FD_FILE;
     } else if (r->kind == UVEXEC__IO_MERGE) {
       child_fds[2] = child_fds[1];
     }

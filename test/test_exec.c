@@ -503,6 +503,48 @@ START_TEST(test_exec_stdin_and_merged_stderr) {
 }
 END_TEST
 
+/* < in, > out (relative to the cmd's directory) and 2>&1 into it. */
+static int child_files(const child_t *c) {
+  const char *dir = c->arg;
+  uvexec_cmd_t *cmd;
+  int err;
+
+  cmd = uvexec_command("sh", "-c", "cat; echo err >&2", NULL);
+  CHILD_CHECK(c, cmd != NULL, "uvexec_command");
+  CHILD_CHECK(c, uvexec_cmd_set_dir(cmd, dir) == 0, "set_dir");
+  CHILD_CHECK(c, uvexec_cmd_stdin_file(cmd, "in") == 0, "stdin_file");
+  CHILD_CHECK(c, uvexec_cmd_stdout_file(cmd, "out", 0) == 0, "stdout_file");
+  CHILD_CHECK(c, uvexec_cmd_stderr(cmd, UVEXEC_MERGE) == 0, "merge");
+  err = uvexec_exec(cmd);
+  fail_child(c, "uvexec_exec returned %s", uvexec_err_name(err));
+  return 1;
+}
+
+START_TEST(test_exec_files) {
+  char *tmp = make_temp_dir();
+  char path[PATH_MAX], got[256];
+  outcome_t o;
+  int fd;
+  ssize_t n;
+
+  snprintf(path, sizeof path, "%s/in", tmp);
+  put_file(path, "hello\n", 0644);
+  in_child(child_files, tmp, &o);
+  assert_exited(&o, 0);
+  snprintf(path, sizeof path, "%s/out", tmp);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  ck_assert_int_ge(fd, 0);
+  n = read(fd, got, sizeof got - 1);
+  close(fd);
+  ck_assert_int_ge(n, 0);
+  got[n] = '\0';
+  ck_assert_str_eq(got, "hello\nerr\n");
+
+  remove_tree(tmp);
+  free(tmp);
+}
+END_TEST
+
 /* ---- failure ------------------------------------------------------------- */
 
 typedef struct {
@@ -512,6 +554,7 @@ typedef struct {
   int want;            /* the error */
   const char *message; /* the exact message, or NULL */
   const char *mention; /* a part of the message, or NULL */
+  const char *out_file; /* stdout to this file, or NULL */
 } failing_t;
 
 /* The child sets up its state, has one or more exec calls fail, and
@@ -546,6 +589,9 @@ static int child_failing(const child_t *c) {
     CHILD_CHECK(c, uvexec_cmd_stdin_fd(cmd, devnull) == 0, "stdin_fd");
     CHILD_CHECK(c, uvexec_cmd_stdout_fd(cmd, c->out) == 0, "stdout_fd");
     CHILD_CHECK(c, uvexec_cmd_stderr_fd(cmd, c->out) == 0, "stderr_fd");
+    if (f->out_file != NULL)
+      CHILD_CHECK(c, uvexec_cmd_stdout_file(cmd, f->out_file, 1) == 0,
+                  "stdout_file");
 
     err = uvexec_exec(cmd);
     CHILD_CHECK(c, err == f->want, "uvexec_exec = %s, want %s (%s)",
@@ -689,6 +735,17 @@ START_TEST(test_exec_bad_dir) {
 }
 END_TEST
 
+START_TEST(test_exec_bad_file) {
+  failing_t f = {0};
+
+  f.file = "/bin/sh";
+  f.out_file = "/nonexistent-uvexec-dir/out";
+  f.want = UV_ENOENT;
+  f.message = "open /nonexistent-uvexec-dir/out: no such file or directory";
+  expect_failure(&f);
+}
+END_TEST
+
 /* A bare name matched through "." in the cmd's PATH is not run. */
 static int child_edot(const child_t *c) {
   const char *dir = c->arg;
@@ -791,12 +848,14 @@ static Suite *exec_suite(void) {
   ADD_TEST(s, test_exec_leaks_no_fd);
   ADD_TEST(s, test_exec_swapped_fds);
   ADD_TEST(s, test_exec_stdin_and_merged_stderr);
+  ADD_TEST(s, test_exec_files);
   ADD_TEST(s, test_exec_enoexec_restores);
   ADD_TEST(s, test_exec_e2big_restores);
   ADD_TEST(s, test_exec_missing_file);
   ADD_TEST(s, test_exec_not_found);
   ADD_TEST(s, test_exec_not_executable);
   ADD_TEST(s, test_exec_bad_dir);
+  ADD_TEST(s, test_exec_bad_file);
   ADD_TEST(s, test_exec_refuses_dot_match);
   ADD_TEST(s, test_exec_bad_fd);
   ADD_TEST(s, test_exec_guards);
