@@ -93,3 +93,28 @@ uvexec_demo_test(terminal
 uvexec_demo_test(pipeline
   ARGS "${CMAKE_CURRENT_SOURCE_DIR}"
   PASS "^1\\. [^\n]*\n  directories \\(with \\. and \\.\\.\\): [0-9]+\n.*=> pipeline: 1 \"cat /nonexistent/file\": exit status 1; 2 \"grep x\": exit status 1 \\(UVEXEC_EPIPELINE\\)\n.*3\\. yes \\| head -n 1\n  output: y\n  1  yes +exit -1 signal 13 [^\n]*\n  2  head -n 1 +exit 0\n  => success\n$")
+
+# $EDITOR from a program on a loop: run on a terminal of its own
+# (script(1), from util-linux), with the scripted editor, which writes
+# whether it had the terminal's foreground and sets the terminal raw. The
+# loop ticked meanwhile, and the terminal came back with its modes.
+find_program(UVEXEC_SCRIPT_PROGRAM script)
+if(UVEXEC_SCRIPT_PROGRAM)
+  add_test(NAME demo.editor
+    COMMAND ${CMAKE_COMMAND} -E env
+            "EDITOR=${CMAKE_CURRENT_SOURCE_DIR}/scripted_editor.sh"
+            ${UVEXEC_SCRIPT_PROGRAM} -qec $<TARGET_FILE:demo-editor> /dev/null
+    WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+  set_tests_properties(demo.editor PROPERTIES
+    PASS_REGULAR_EXPRESSION "in the terminal's foreground\r?\nthe editor ran [0-9.]+ s: success; the loop ticked [1-9][0-9]* times? meanwhile\r?\nthe terminal's foreground is ours again; its modes are as they were\r?\nthe file now reads:\r?\n  written by a scripted editor in the terminal's foreground\r?\n"
+    FAIL_REGULAR_EXPRESSION "Sanitizer|runtime error:"
+    TIMEOUT 30
+    LABELS demo)
+else()
+  # Registered all the same, so that the missing tool shows as not run.
+  add_test(NAME demo.editor
+    COMMAND ${CMAKE_COMMAND} -E echo "demo.editor: script(1) is not installed (util-linux)")
+  set_tests_properties(demo.editor PROPERTIES
+    SKIP_REGULAR_EXPRESSION "is not installed" LABELS demo)
+endif()
+

@@ -49,6 +49,24 @@ show control "a timeout, a graceful SIGTERM cancel, and a whole process group"
 show terminal "drive sh -i on a terminal: prompt, typing, resize, ^D, while a timer ticks"
 show pipeline "ls -la | grep '^d' | wc -l without a shell; every member's status" .
 
+# The editor demo needs a terminal: it gets one of its own from script(1),
+# whose carriage returns are taken out, and a scripted $EDITOR.
+echo
+echo "==> editor: \$EDITOR in the terminal's foreground while the loop ticks; the terminal back as it was"
+echo "\$ EDITOR=./scripted_editor.sh editor"
+if command -v script >/dev/null 2>&1; then
+  rc=0
+  (cd "$root/demo" && EDITOR=./scripted_editor.sh \
+    script -qec "$dir/editor" /dev/null </dev/null | tr -d '\r'
+    exit "${PIPESTATUS[0]}") || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "(tour: editor failed: exit status $rc, expected 0)"
+    failed=$((failed + 1))
+  fi
+else
+  echo "(tour: editor not shown: script(1), from util-linux, is not installed)"
+fi
+
 echo
 if [ "$failed" -eq 0 ]; then
   echo "==> tour done: every demo ran"

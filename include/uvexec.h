@@ -399,6 +399,51 @@ UVEXEC_EXTERN int uvexec_cmd_set_new_session(uvexec_cmd_t *cmd, int on);
  * start fail with UV_EPERM. UV_EINVAL for a negative pgid. */
 UVEXEC_EXTERN int uvexec_cmd_set_pgid(uvexec_cmd_t *cmd, int pgid);
 
+/** uvexec_cmd_set_detached makes the child a daemon (Node's `detached`
+ * with `unref()`, done right): it leads a new session (its pid is its
+ * session id) and is never this process's child, nor its zombie. It is
+ * born as the grandchild of a short-lived child that leaves at once, so
+ * that it is reparented to init, or to the nearest subreaper (when this
+ * process is one, PR_SET_CHILD_SUBREAPER, the daemon comes back to it and
+ * is its child to reap after all). uvexec_start() returns once the daemon
+ * has exec'd the program, or with the error of what failed before that,
+ * as for any cmd. The run is then over: done comes on the next loop turn
+ * with 0, uvexec_pid() answers the daemon's pid (a number for the
+ * caller's records: once the daemon ends the kernel may give it to
+ * another process), uvexec_kill() answers UV_ESRCH, and uvexec_cmd_free()
+ * never kills it. Its stdin may be null, a file or an fd, its stdout and
+ * stderr null, inherited, a file or an fd: with a pipe, a capture, a
+ * callback, a terminal (uvexec_cmd_set_pty(), uvexec_cmd_set_foreground()),
+ * a contained tree, readiness, a death signal or uvexec_cmd_set_pgid()
+ * the start fails with UV_EINVAL and a message that names the conflict.
+ * It needs UVEXEC_ENGINE_CLONE (the default where the kernel has pidfds;
+ * the uv engine answers UV_ENOTSUP). uvexec_exec() refuses it. */
+UVEXEC_EXTERN int uvexec_cmd_set_detached(uvexec_cmd_t *cmd, int on);
+
+/** uvexec_cmd_set_foreground runs the child in the foreground of the
+ * terminal tty_fd, one of the caller's (Go's SysProcAttr.Foreground with
+ * Ctty): how a program on a terminal runs `$EDITOR`. The child leads a new
+ * process group, which becomes the terminal's foreground group before the
+ * program runs, so that it is never stopped by SIGTTIN or SIGTTOU for
+ * reading the terminal or changing its modes. When the run is done (also
+ * when the child was killed, the start failed after the child took the
+ * terminal, or the cmd is freed), the group that had the terminal at the
+ * start gets it back (SIGTTOU is blocked around the call, so the caller is
+ * not stopped for taking it) and the terminal's modes saved at the start
+ * are restored: an editor killed in raw mode leaves no raw terminal.
+ * Signals from uvexec_kill(), uvexec_cancel() and the timeout reach the
+ * child's whole group. A child stopped from the terminal (^Z, SIGTSTP)
+ * stays stopped and keeps the foreground: uvexec sees no exit, done does
+ * not come, and the caller, which the shell still waits for, decides:
+ * uvexec_resume() (SIGCONT) lets it go on, uvexec_cancel() ends it.
+ * tty_fd must be a terminal whose session is the caller's: else the start
+ * fails with the error (UV_ENOTTY, ...) and "exec: foreground: fd N:
+ * reason". UV_EBADF for a negative fd; UV_EINVAL at the start together
+ * with uvexec_cmd_set_pty(), uvexec_cmd_set_new_session(),
+ * uvexec_cmd_set_pgid() of another group, or uvexec_cmd_set_detached().
+ * It needs UVEXEC_ENGINE_CLONE (the uv engine answers UV_ENOTSUP). */
+UVEXEC_EXTERN int uvexec_cmd_set_foreground(uvexec_cmd_t *cmd, int tty_fd);
+
 /** @{ */
 /** uvexec_cmd_set_uid / uvexec_cmd_set_gid run the child as another user or
  * group. Not allowed to: the start fails with UV_EPERM. */

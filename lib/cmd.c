@@ -55,6 +55,7 @@ uvexec_cmd_t *uvexec_command_argv(const char *const argv[]) {
   init_reader(&cmd->out[1]);
   cmd->pid = 0;
   cmd->pidfd = -1;
+  cmd->fg.fd = -1;
   uvexec__cgroup_init(&cmd->contain.cg);
   cmd->contain.watch = -1;
   cmd->ready.sock = -1;
@@ -184,6 +185,8 @@ uvexec_cmd_t *uvexec_cmd_copy(const uvexec_cmd_t *cmd) {
   }
 
   copy->new_session = cmd->new_session;
+  copy->detached = cmd->detached;
+  copy->fg.fd = cmd->fg.fd;
   copy->set_pgid = cmd->set_pgid;
   copy->pgid = cmd->pgid;
   copy->set_uid = cmd->set_uid;
@@ -505,6 +508,20 @@ int uvexec_cmd_set_new_session(uvexec_cmd_t *cmd, int on) {
   return 0;
 }
 
+int uvexec_cmd_set_detached(uvexec_cmd_t *cmd, int on) {
+  UVEXEC__GUARD_CONFIG(cmd);
+  cmd->detached = on != 0;
+  return 0;
+}
+
+int uvexec_cmd_set_foreground(uvexec_cmd_t *cmd, int tty_fd) {
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (tty_fd < 0)
+    return UV_EBADF;
+  cmd->fg.fd = tty_fd;
+  return 0;
+}
+
 int uvexec_cmd_set_pgid(uvexec_cmd_t *cmd, int pgid) {
   UVEXEC__GUARD_CONFIG(cmd);
   if (pgid < 0)
@@ -592,6 +609,50 @@ int uvexec__check_config(const uvexec_cmd_t *cmd) {
       return UV_EINVAL;
   }
   return 0;
+}
+
+/* detached_why names what a daemon cannot be given, or NULL: nothing of
+ * this process may stay tied to it, so no pipe, terminal, tree, death
+ * signal, readiness or group of ours. */
+static const char *detached_why(const uvexec_cmd_t *cmd) {
+  const uvexec__writer_t *in = &cmd->in;
+  int i;
+
+  if (cmd->pty.on)
+    return "it cannot have a terminal of ours";
+  if (in->kind == UVEXEC__IO_PIPE || in->streaming || in->data.len > 0 ||
+      in->drain_cb != NULL)
+    return "its stdin may be null, a file or an fd, not a pipe";
+  for (i = 0; i < 2; i++) {
+    const uvexec__reader_t *r = &cmd->out[i];
+
+    if (r->kind == UVEXEC__IO_PIPE || r->capture || uvexec__has_callbacks(r))
+      return "its stdout and stderr may be null, inherited, a file or an "
+             "fd, not a pipe";
+  }
+  if (cmd->fg.fd >= 0)
+    return "it cannot hold the foreground of our terminal";
+  if (cmd->contain.on)
+    return "a contained command's tree ends with it";
+  if (cmd->ready.ways != 0)
+    return "its readiness is nobody's to wait for";
+  if (cmd->setup.pdeathsig != 0)
+    return "it outlives its parent by design: no death signal";
+  if (cmd->set_pgid)
+    return "it leads a session of its own, not a process group of ours";
+  return NULL;
+}
+
+int uvexec__detached_check(uvexec_cmd_t *cmd) {
+  const char *why;
+
+  if (!cmd->detached)
+    return 0;
+  why = detached_why(cmd);
+  if (why == NULL)
+    return 0;
+  uvexec__set_error(cmd, "exec: a detached command: %s", why);
+  return UV_EINVAL;
 }
 
 /* ---- results -------------------------------------------------------------- */

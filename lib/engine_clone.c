@@ -50,6 +50,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -231,8 +232,10 @@ CHILD_INLINE long raw6(long n, long a, long b, long c, long d, long e, long f) {
 /* The steps of the child, for the error report. */
 enum {
   STEP_NONE = 0,
+  STEP_DETACH,
   STEP_SESSION,
   STEP_PGID,
+  STEP_FOREGROUND,
   STEP_TTY,
   STEP_FDS,
   STEP_CHDIR,
@@ -265,6 +268,10 @@ typedef struct {
   int new_session;
   int set_pgid;
   pid_t pgid;
+  int foreground; /* the terminal whose foreground the child takes, or -1 */
+  int detach;     /* run the program in a grandchild: a daemon */
+  int report_fd;  /* the daemon's error report, written here, or -1 */
+  int in_daemon;  /* set in the daemon's own copy of this */
   int set_groups; /* 1: exactly groups; 2: none, failure ignored */
   const gid_t *groups;
   size_t group_count;
@@ -289,11 +296,22 @@ typedef struct {
   volatile int step;
   volatile int err; /* positive errno */
   volatile int which; /* STEP_FILE: the fd whose file failed */
+  volatile pid_t daemon; /* the daemon's pid, from its parent */
 } child_t;
 
 CHILD_INLINE int fail(child_t *c, int step, long rc) {
   c->err = (int)-rc;
   c->step = step;
+  if (c->in_daemon) {
+    /* The daemon's memory is a copy: its report goes through the pipe
+     * (close-on-exec, so an exec that succeeds says nothing). */
+    int report[3];
+
+    report[0] = step;
+    report[1] = (int)-rc;
+    report[2] = c->which;
+    RAW3(SYS_write, c->report_fd, report, sizeof(report));
+  }
   RAW1(SYS_exit_group, 127);
   return 127;
 }
@@ -320,6 +338,21 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
       return fail(c, STEP_CLOSE, rc);
   }
 
+  /* A daemon is this child's child, a plain fork (a copy of the memory,
+   * not a share), and this child leaves at once: the daemon is
+   * reparented (to init, or to the nearest subreaper) and this process
+   * never waits for it. Everything below runs in the daemon. */
+  if (c->detach) {
+    rc = RAW2(SYS_clone, SIGCHLD, 0);
+    if (rc < 0)
+      return fail(c, STEP_DETACH, rc);
+    if (rc > 0) {
+      c->daemon = (pid_t)rc;
+      RAW1(SYS_exit_group, 0);
+    }
+    c->in_daemon = 1;
+  }
+
   if (c->new_session) {
     rc = RAW1(SYS_setsid, 0);
     if (rc < 0)
@@ -328,6 +361,19 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
     rc = RAW2(SYS_setpgid, 0, c->pgid);
     if (rc < 0)
       return fail(c, STEP_PGID, rc);
+  }
+
+  /* The terminal's foreground, for the new group, before the program
+   * runs: it is never a background job that a read or a change of modes
+   * would stop. Every signal is still blocked, so the SIGTTOU a
+   * background group is sent for this is not (the kernel then allows
+   * it). */
+  if (c->foreground >= 0) {
+    pid_t self = (pid_t)RAW1(SYS_getpid, 0);
+
+    rc = RAW3(SYS_ioctl, c->foreground, TIOCSPGRP, &self);
+    if (rc < 0)
+      return fail(c, STEP_FOREGROUND, rc);
   }
 
   /* The terminal, after the new session and before the fds are placed:
@@ -446,10 +492,18 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
 
   if (c->close_fds) {
     /* Marking them close-on-exec is cheaper than closing (no file is
-     * released here) and has the same effect at the exec. */
+     * released here) and has the same effect at the exec. Where they are
+     * closed, a daemon's report fd is spared, until its exec. */
     rc = RAW3(SYS_close_range, c->nfds, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (rc == -EINVAL) /* Linux 5.9 and 5.10: no CLOSE_RANGE_CLOEXEC */
-      rc = RAW3(SYS_close_range, c->nfds, ~0U, 0);
+    if (rc == -EINVAL) { /* Linux 5.9 and 5.10: no CLOSE_RANGE_CLOEXEC */
+      if (c->report_fd >= c->nfds) {
+        if (c->report_fd > c->nfds)
+          RAW3(SYS_close_range, c->nfds, c->report_fd - 1, 0);
+        rc = RAW3(SYS_close_range, c->report_fd + 1, ~0U, 0);
+      } else {
+        rc = RAW3(SYS_close_range, c->nfds, ~0U, 0);
+      }
+    }
     if (rc == -ENOSYS) {
       /* Before Linux 5.9: one close per possible fd, up to the limit
        * (at most 65536 of them). */
@@ -459,7 +513,8 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
       if (lim[0] > 65536)
         lim[0] = 65536;
       for (i = c->nfds; i < (int)lim[0]; i++)
-        RAW1(SYS_close, i);
+        if (i != c->report_fd)
+          RAW1(SYS_close, i);
       rc = 0;
     }
     if (rc < 0)
@@ -537,7 +592,59 @@ static int child_error(uvexec_cmd_t *cmd, const child_t *c) {
     uvexec__set_start_error(cmd, err, "open", c->tty);
   else if (c->step == STEP_FILE)
     uvexec__set_start_error(cmd, err, "open", c->path[c->which]);
+  else if (c->step == STEP_FOREGROUND)
+    uvexec__set_error(cmd, "exec: foreground: fd %d: %s", c->foreground,
+                      uvexec_strerror(err));
   return err;
+}
+
+/* report_pipe makes the pipe a daemon reports a failure on, its write end
+ * above the child's targets (nfds), both ends close-on-exec. */
+static int report_pipe(int report[2], int nfds) {
+  int high, err;
+
+  if (pipe2(report, O_CLOEXEC) != 0)
+    return -errno;
+  if (report[1] >= nfds)
+    return 0;
+  high = fcntl(report[1], F_DUPFD_CLOEXEC, nfds);
+  err = -errno;
+  close(report[1]);
+  report[1] = high;
+  return high < 0 ? err : 0;
+}
+
+/* daemon_started waits for the daemon's exec, or its report of what
+ * failed before it, and reaps its parent, the child. The read ends at
+ * the exec: the daemon's copy of the write end is close-on-exec, and the
+ * child's went with it. */
+static int daemon_started(uvexec_cmd_t *cmd, child_t *c, int report,
+                          int pidfd) {
+  int got[3];
+  ssize_t n;
+  size_t have = 0;
+
+  do {
+    n = read(report, (char *)got + have, sizeof(got) - have);
+    if (n > 0)
+      have += (size_t)n;
+  } while ((n > 0 && have < sizeof(got)) || (n < 0 && errno == EINTR));
+  uvexec__pidfd_wait_exit(pidfd);
+  close(pidfd);
+  if (have == sizeof(got)) {
+    c->step = got[0];
+    c->err = got[1];
+    c->which = got[2];
+    return child_error(cmd, c);
+  }
+  if (c->daemon <= 0) {
+    /* Its parent died before it forked, and said nothing: killed. */
+    uvexec__set_error(cmd, "exec: the daemon's parent was killed before "
+                           "the daemon was born");
+    return UV_ESRCH;
+  }
+  cmd->pid = (int)c->daemon;
+  return 0;
 }
 
 /* child_stack gives this thread's stack for its children: the child has
@@ -589,6 +696,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   int nfds = (int)(3 + plan->extra_count), i;
   int *src = NULL, *copies = NULL, ncopies = 0;
   int devnull[2] = {-1, -1}, cgroup_fd = plan->cgroup_fd, pidfd = -1;
+  int report[2] = {-1, -1};
   int err = 0;
   struct clone_args_v2 args;
   uint64_t all = ~(uint64_t)0, saved;
@@ -657,6 +765,12 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     src[i] = fd;
   }
 
+  if (plan->detach) {
+    err = report_pipe(report, nfds);
+    if (err != 0)
+      goto out;
+  }
+
   stack = child_stack();
   if (stack == MAP_FAILED) {
     err = UV_ENOMEM;
@@ -675,6 +789,15 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   c.flags = plan->flags;
   c.set_pgid = cmd->set_pgid;
   c.pgid = cmd->pgid;
+  c.foreground = plan->foreground_fd;
+  if (c.foreground >= 0) {
+    c.set_pgid = 1; /* a group of its own, to be the foreground */
+    c.pgid = 0;
+  }
+  c.detach = plan->detach;
+  c.report_fd = report[1];
+  if (c.detach)
+    c.new_session = 1; /* a daemon leads a session of its own */
   if (s->set_groups) {
     c.set_groups = 1;
     c.groups = s->groups;
@@ -705,6 +828,10 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     for (i = 0; i < nfds; i++)
       if (src[i] >= c.keep_below)
         c.keep_below = src[i] + 1;
+    if (c.report_fd >= c.keep_below)
+      c.keep_below = c.report_fd + 1;
+    if (c.foreground >= c.keep_below)
+      c.keep_below = c.foreground + 1;
   }
   args.pidfd = (uint64_t)(uintptr_t)&pidfd;
   args.exit_signal = SIGCHLD;
@@ -734,6 +861,9 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
       pid = -errno;
   }
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, NULL, sizeof(saved));
+  /* The daemon has its copy, if it was born: ours would keep the report
+   * open past its exec. */
+  uvexec__close_fd(&report[1]);
 
   if (pid < 0) {
     err = (int)pid;
@@ -781,10 +911,17 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     goto out;
   }
 
+  if (c.detach) {
+    err = daemon_started(cmd, &c, report[0], pidfd);
+    goto out;
+  }
+
   cmd->pid = (int)pid;
   *pidfd_out = uvexec__fd_move_high(pidfd);
 
 out:
+  uvexec__close_fd(&report[0]);
+  uvexec__close_fd(&report[1]);
   if (cgroup_fd >= 0 && cgroup_fd != plan->cgroup_fd)
     close(cgroup_fd);
   while (ncopies > 0)

@@ -246,6 +246,13 @@ int uvexec_exec(uvexec_cmd_t *cmd) {
                            "replacing this process");
     return UV_EINVAL;
   }
+  if (cmd->detached || cmd->fg.fd >= 0) {
+    /* Both are about a child and this process: there is one process. */
+    uvexec__set_error(cmd, "exec: %s is for a child, not for replacing "
+                           "this process",
+                      cmd->detached ? "detaching" : "the foreground");
+    return UV_EINVAL;
+  }
 
   saved_init(&s);
   dir = cmd->dir != NULL && cmd->dir[0] != '\0' ? cmd->dir : NULL;

@@ -10,7 +10,7 @@
  *   the lifecycle               lifecycle.c: state, done, stop, release
  *   the parts of a run          read.c (+ lines.c, bounds.c) write.c
  *                               reap.c timers.c pty.c contain.c ready.c
- *                               engine_uv.c engine_clone.c
+ *                               foreground.c engine_uv.c engine_clone.c
  *   a start's preparation       spawn.c stdio.c
  *   configuration and results   cmd.c setup.c env.c lookpath.c
  *   leaves                      handles.c pidfd.c cgroup.c fds.c buffer.c
@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "uvexec.h"
 
@@ -273,6 +274,17 @@ typedef struct {
   char path[64]; /* the slave's path, "/dev/pts/N", once opened */
 } uvexec__pty_t;
 
+/* ---- the terminal's foreground (foreground.c) --------------------------- */
+
+/* A cmd run in the foreground of the caller's terminal: what is given
+ * back when it is done. */
+typedef struct {
+  int fd;              /* the terminal, the caller's; -1: not asked */
+  int taken;           /* the child may hold the foreground now */
+  pid_t pgrp;          /* the foreground group before the start */
+  struct termios modes; /* the terminal's modes before the start */
+} uvexec__foreground_t;
+
 /* ---- child setup (setup.c, engine_clone.c) ----------------------------- */
 
 /* One resource limit. soft and hard come first and in this order: they
@@ -387,6 +399,7 @@ struct uvexec_cmd_s {
   int *extra_fds; /* the caller's, not owned */
   size_t extra_count;
   int new_session;
+  int detached; /* uvexec_cmd_set_detached: a daemon, never our child */
   int set_pgid; /* uvexec_cmd_set_pgid was called */
   pid_t pgid;   /* 0: lead a new group */
   int set_uid, set_gid;
@@ -426,6 +439,7 @@ struct uvexec_cmd_s {
   uvexec__writer_t in;     /* write.c */
   uvexec__reader_t out[2]; /* read.c: [0] stdout, [1] stderr */
   uvexec__pty_t pty;       /* pty.c */
+  uvexec__foreground_t fg; /* foreground.c */
   uvexec__timers_t timers; /* timers.c */
   uvexec__contain_t contain; /* contain.c */
   uvexec__ready_t ready;     /* ready.c */
@@ -471,7 +485,7 @@ static inline int uvexec__bounded(const uvexec_cmd_t *cmd) {
  * its own, which signals then reach as a whole. */
 static inline int uvexec__leads_group(const uvexec_cmd_t *cmd) {
   return cmd->new_session || (cmd->set_pgid && cmd->pgid == 0) ||
-         cmd->pty.on;
+         cmd->pty.on || cmd->fg.fd >= 0;
 }
 
 /* ---- the lifecycle (lifecycle.c) ---------------------------------------- */
@@ -561,6 +575,9 @@ void uvexec__keep_stderr(uvexec_cmd_t *cmd);
 /* ---- configuration (cmd.c, setup.c, env.c, lookpath.c) ------------------ */
 
 int uvexec__check_config(const uvexec_cmd_t *cmd);
+/* uvexec__detached_check rejects, with a message, what a detached cmd
+ * cannot be given. */
+int uvexec__detached_check(uvexec_cmd_t *cmd);
 /* uvexec__child_argv answers the argv the child sees: cmd's, with argv0
  * in its first place when one is set (*owned: free the array, not its
  * strings). NULL without memory. */
@@ -612,6 +629,11 @@ typedef struct {
    * copy of the same open file. */
   const char *path[3];
   int flags[3];
+  /* The terminal whose foreground the child takes, or -1. */
+  int foreground_fd;
+  /* The child is a daemon: it runs as a grandchild, whose parent leaves
+   * at once, and is never this process's (clone engine only). */
+  int detach;
 } uvexec__spawn_plan_t;
 
 /* The child's fd is the terminal of uvexec__spawn_plan_t.tty. */
@@ -695,6 +717,17 @@ int uvexec__pty_check(uvexec_cmd_t *cmd);
  * slave (UVEXEC__FD_TTY). What it opened goes with uvexec__stdio_abort
  * on failure. */
 int uvexec__pty_open(uvexec_cmd_t *cmd, int child_fds[3]);
+
+/* foreground.c: the terminal's foreground for the child. */
+/* uvexec__foreground_check rejects, at the start, what the foreground
+ * cannot be combined with, and words it. */
+int uvexec__foreground_check(uvexec_cmd_t *cmd);
+/* uvexec__foreground_open saves, before the child, who holds the
+ * terminal and its modes (the child takes it: see engine_clone.c). */
+int uvexec__foreground_open(uvexec_cmd_t *cmd);
+/* uvexec__foreground_close gives the terminal back to the group that had
+ * it, with the modes it had; once. */
+void uvexec__foreground_close(uvexec_cmd_t *cmd);
 
 /* contain.c: the tree of a contained cmd. */
 /* uvexec__contain_open makes the run's directory, before the child. */

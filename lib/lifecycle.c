@@ -31,6 +31,7 @@
  *   contain.c  the process tree         TREE_EMPTY
  *   ready.c    readiness, the watchdog  READY, NOT_READY, WATCHDOG
  *   pty.c      the terminal             (nothing to report)
+ *   foreground.c  the caller's terminal (nothing to report)
  *
  * A part reports what happened through uvexec__lifecycle_event; the
  * switch there is the table of what each event does. Only this file
@@ -111,6 +112,7 @@ static void maybe_done(uvexec_cmd_t *cmd) {
       uvexec__readers_open(cmd) > 0 || !uvexec__contain_empty(cmd))
     return;
   cmd->state = UVEXEC__DONE;
+  uvexec__foreground_close(cmd);
   uvexec__writer_close(cmd);
   uvexec__timers_close(cmd);
   uvexec__ready_close(cmd);
@@ -391,6 +393,15 @@ static int spawn(uvexec_cmd_t *cmd) {
   uvexec_engine_t engine;
 
   engine = uvexec__choose_engine(cmd);
+  if (engine != UVEXEC_ENGINE_CLONE && (cmd->detached || cmd->fg.fd >= 0)) {
+    /* libuv's child is this process's, and runs no code of ours. */
+    uvexec__set_error(cmd, "exec: the uv engine cannot %s: use "
+                           "UVEXEC_ENGINE_CLONE",
+                      cmd->detached ? "detach a child"
+                                    : "give the child the terminal's "
+                                      "foreground");
+    return UV_ENOTSUP;
+  }
   if (cmd->contain.on) {
     if (engine != UVEXEC_ENGINE_CLONE) {
       uvexec__set_error(cmd, "exec: the uv engine cannot contain a command "
@@ -426,6 +437,8 @@ static int spawn(uvexec_cmd_t *cmd) {
   if (err == 0)
     err = uvexec__stdio_prepare(cmd, child_fds, owned);
   if (err == 0)
+    err = uvexec__foreground_open(cmd);
+  if (err == 0)
     err = extra_fds(cmd, &extra, &nextra);
   if (err == 0 && (argv = uvexec__child_argv(cmd, &argv_owned)) == NULL)
     err = UV_ENOMEM;
@@ -452,11 +465,13 @@ static int spawn(uvexec_cmd_t *cmd) {
   plan.extra_count = nextra;
   plan.tty = cmd->pty.on ? cmd->pty.path : NULL;
   plan.cgroup_fd = cmd->contain.cg.dirfd;
+  plan.foreground_fd = cmd->fg.fd;
+  plan.detach = cmd->detached;
   plan_files(cmd, &plan);
 
   if (engine == UVEXEC_ENGINE_CLONE) {
     err = uvexec__engine_clone_spawn(cmd, &plan, &pidfd);
-    if (err == 0) {
+    if (err == 0 && !cmd->detached) {
       err = uvexec__reap_watch(cmd, pidfd);
       if (err != 0) {
         /* Started, but its exit could not be watched: undone. */
@@ -488,6 +503,7 @@ static int spawn(uvexec_cmd_t *cmd) {
 
   if (err != 0) {
     uvexec__stdio_abort(cmd);
+    uvexec__foreground_close(cmd);
     uvexec__contain_close(cmd);
     uvexec__ready_close(cmd);
     if (cmd->error == NULL)
@@ -506,6 +522,10 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
   if (cmd->state != UVEXEC__CONFIGURING)
     return uvexec__already_started(cmd);
   err = uvexec__pty_check(cmd);
+  if (err == 0)
+    err = uvexec__foreground_check(cmd);
+  if (err == 0)
+    err = uvexec__detached_check(cmd);
   if (err != 0)
     return err;
   err = uvexec__check_config(cmd);
@@ -525,6 +545,14 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
 
   cmd->state = UVEXEC__RUNNING;
   uvexec__clear_error(cmd);
+  if (cmd->detached) {
+    /* The daemon runs, and is not ours: the run is over, with nothing
+     * to wait for. Done comes on the next turn, as the contract of a
+     * start wants (never from inside uvexec_start). */
+    cmd->exited = 1;
+    uvexec__delay_start(cmd, 0, 1);
+    return 0;
+  }
   for (i = 0; i < 2; i++) {
     uvexec__reader_t *r = &cmd->out[i];
 
@@ -622,6 +650,7 @@ void uvexec_cmd_free(uvexec_cmd_t *cmd) {
       cmd->exited = 1;
     }
     close_exit_watch(cmd);
+    uvexec__foreground_close(cmd);
     uvexec__contain_close(cmd); /* the tree, killed and waited for */
     uvexec__ready_close(cmd);
     uvexec__reader_abandon(&cmd->out[0]);

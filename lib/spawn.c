@@ -40,7 +40,7 @@ uvexec_engine_t uvexec__choose_engine(const uvexec_cmd_t *cmd) {
      * UV_ENOSYS, plainly, and so does a process group; a terminal is
      * refused by the uv engine (UV_ENOTSUP), as documented. */
     if (uvexec__have_pidfd() || uvexec__setup_needs_clone(cmd) ||
-        cmd->set_pgid)
+        cmd->set_pgid || cmd->detached || cmd->fg.fd >= 0)
       return UVEXEC_ENGINE_CLONE;
     return UVEXEC_ENGINE_UV;
   }

@@ -341,6 +341,22 @@ static int cmd_fd_link(int out, int argc, char **argv) {
   return 0;
 }
 
+/* session [MS]: "pid P ppid Q sid S\n", then lives MS ms more (without
+ * MS, until it is killed). */
+static int cmd_session(long ms) {
+  char line[96];
+
+  snprintf(line, sizeof line, "pid %ld ppid %ld sid %ld\n", (long)getpid(),
+           (long)getppid(), (long)getsid(0));
+  write_str(1, line);
+  if (ms >= 0) {
+    sleep_ms(ms);
+    return 0;
+  }
+  for (;;)
+    pause();
+}
+
 static int cmd_pid(void) {
   char line[32];
   snprintf(line, sizeof line, "%ld\n", (long)getpid());
@@ -364,6 +380,24 @@ static int cmd_tty_info(void) {
            (long)getsid(0), (long)getpgrp(), (long)tcgetpgrp(0),
            (unsigned)ws.ws_row, (unsigned)ws.ws_col);
   write_str(1, line);
+  return 0;
+}
+
+/* tty-raw [stay]: tty-info, then the terminal on fd 0 without echo and
+ * line editing (as an editor sets it); with "stay", waits to be killed
+ * in that state, else exits 0. */
+static int cmd_tty_raw(int stay) {
+  struct termios t;
+
+  cmd_tty_info();
+  if (tcgetattr(0, &t) != 0)
+    return 3;
+  t.c_lflag &= ~(tcflag_t)(ECHO | ICANON);
+  if (tcsetattr(0, TCSANOW, &t) != 0)
+    return 4;
+  write_str(1, "raw\n");
+  while (stay)
+    pause();
   return 0;
 }
 
@@ -482,6 +516,8 @@ static int cmd_pty_grandchild(long ms) {
 static int pty_main(const char *sub, int argc, char **argv) {
   if (strcmp(sub, "tty-info") == 0)
     return cmd_tty_info();
+  if (strcmp(sub, "tty-raw") == 0)
+    return cmd_tty_raw(argc > 0 && strcmp(argv[0], "stay") == 0);
   if (strcmp(sub, "winch") == 0)
     return cmd_winch(argc > 0 ? parse_long(argv[0], "winch: bad count") : 1);
   if (strcmp(sub, "burst") == 0) {
@@ -1048,6 +1084,8 @@ int main(int argc, char **argv) {
   }
   if (strcmp(sub, "pid") == 0)
     return cmd_pid();
+  if (strcmp(sub, "session") == 0)
+    return cmd_session(argc > 0 ? parse_long(argv[0], "session: bad ms") : -1);
   if (strcmp(sub, "fd-link") == 0) {
     NEED(1);
     return cmd_fd_link((int)parse_long(argv[0], "fd-link: bad fd"), argc - 1,
