@@ -3,7 +3,8 @@
 # is described in CMakeLists.txt; nothing here is needed to use it.
 #
 #   make            configure and build in build/
-#   make test       ... and run the suite (installs missing tools first)
+#   make test       ... and run the suite (installs missing tools first, and
+#                   GNU parallel for a differential test when it can)
 #   make demo       ... and run demo/tour.sh (the build in two lines)
 #   make readme-tour  rewrite README.md's transcript of the tour from a run
 #   make bench      ... and run the benchmark, when there is one
@@ -36,7 +37,7 @@ CTEST_ARGS = --output-on-failure -j$(JOBS)
 # itself is parallel inside CMake.
 .NOTPARALLEL:
 
-.PHONY: all build deps docs package demo readme-tour test bench asan valgrind install format clean
+.PHONY: all build deps peers docs package demo readme-tour test bench asan valgrind install format clean
 
 all: build
 
@@ -92,6 +93,30 @@ deps:
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y$$missing
 
+# The programs some tests compare uvexec with, or run as its peer: GNU
+# parallel (demo/parallel's differential test). Installed when apt-get and
+# root (or sudo without a password) allow; otherwise those tests report
+# themselves as not run, never as passed, and this says why.
+PEERS = parallel
+peers:
+	@missing=""; \
+	for p in $(PEERS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then sudo=none; \
+	elif [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else sudo=none; fi; \
+	if [ "$$sudo" = none ]; then \
+	  echo "peers: not installed:$$missing; the tests that need them will be reported as not run"; \
+	  exit 0; \
+	fi; \
+	echo "peers: installing$$missing (for the tests that compare with them)"; \
+	{ $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q$$missing || \
+	  { $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q$$missing; }; } \
+	  >/dev/null 2>&1 || \
+	  echo "peers: could not install$$missing; the tests that need them will be reported as not run"
+
 # The build in two lines (quiet_build), then the tour.
 demo: deps
 	@$(call quiet_build,$(BUILD),$(BUILD_TYPE),$(CMAKE_FLAGS))
@@ -109,7 +134,7 @@ readme-tour: build
 	  -P cmake/ReadmeTour.cmake
 
 # The build in two lines (quiet_build), then ctest's report.
-test: deps
+test: deps peers
 	@$(call quiet_build,$(BUILD),$(BUILD_TYPE),$(CMAKE_FLAGS))
 	cd $(BUILD) && $(CTEST) $(CTEST_ARGS)
 

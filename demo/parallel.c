@@ -10,15 +10,20 @@
  *
  * On a terminal one line at the bottom shows the progress (a bar, done,
  * failed, running, queued and the time so far); otherwise a plain line is
- * printed per finished job. A summary ends the run, and the exit status is
- * 1 when any job failed or was skipped, 2 for bad usage or input.
+ * printed per finished job. A summary ends the run. The exit status is
+ * GNU parallel's: 0 when every job succeeded, else the number of failed
+ * jobs (101 for more than 100), except that a halt at the first failure
+ * (fail=1) exits with that job's exit status; 255 for bad usage or input.
  *
- * Usage: parallel [-j N] [--halt never|soon|now] [--grace MS] [FILE]
+ * Usage: parallel [-j N] [--halt HOW] [--retries N] [--grace MS] [FILE]
  *
  *   -j N      run at most N jobs at once (default: the number of CPUs)
- *   --halt    after the first failure: never stop (default); soon: start
- *             nothing new, let the running finish; now: also stop the
- *             running ones
+ *   --halt    after a failure: never stop (default); soon: start nothing
+ *             new, let the running finish; now: also stop the running
+ *             ones. soon,fail=N and now,fail=N wait for the Nth failure
+ *             (soon and now are soon,fail=1 and now,fail=1)
+ *   --retries try a failing job N times in all before it counts as failed
+ *             (GNU parallel's --retries; 1, the default: no retry)
  *   --grace   how a job is stopped (--halt now, Ctrl-C): SIGTERM, then
  *             SIGKILL if it is still there MS milliseconds later
  *             (default 1000)
@@ -45,6 +50,7 @@ typedef struct {
   uvexec_cmd_t *cmd;
   int status;
   int done;
+  int failed_first; /* the first job to fail */
 } job_t;
 
 static job_t *jobs;
@@ -54,12 +60,13 @@ static uint64_t start_ns;
 static int tty;              /* stdout is a terminal: draw the bar */
 static int bar_shown;        /* the bar is on the screen's last line */
 static int interrupted;      /* Ctrl-C was pressed */
+static int any_failed;       /* a job failed: the first is marked */
 static uv_timer_t bar_timer; /* redraws the bar while jobs run */
 static uv_signal_t sigint_watch;
 
 static void die(const char *msg) {
   fprintf(stderr, "parallel: %s\n", msg);
-  exit(2);
+  exit(255);
 }
 
 static void *xmalloc(size_t n) {
@@ -132,7 +139,7 @@ static char **split(const char *line, int lineno) {
 
 unterminated:
   fprintf(stderr, "parallel: line %d: unterminated quote\n", lineno);
-  exit(2);
+  exit(255);
 }
 
 /* display quotes the words that need it, for printing. */
@@ -266,6 +273,8 @@ static void on_job_done(uvexec_cmd_t *cmd, int status) {
 
   job->status = status;
   job->done = 1;
+  if (status != 0 && status != UVEXEC_ESKIPPED && !any_failed)
+    job->failed_first = any_failed = 1;
   word = status == 0 ? "ok" : status == UVEXEC_ESKIPPED ? "skipped" : "FAILED";
   clear_bar();
   printf("[%6.2f s] %-7s #%d %s", elapsed_s(), word, job->number, job->display);
@@ -298,27 +307,68 @@ static void on_sigint(uv_signal_t *watch, int signum) {
 /* ---- main ------------------------------------------------------------------
  */
 
-static void usage(void) {
-  fprintf(stderr, "usage: parallel [-j N] [--halt never|soon|now] "
-                  "[--grace MS] [FILE]\n");
-  exit(2);
+static _Noreturn void usage(void) {
+  fprintf(stderr, "usage: parallel [-j N] [--halt never|soon|now"
+                  "|soon,fail=N|now,fail=N] [--retries N] [--grace MS] "
+                  "[FILE]\n");
+  exit(255);
 }
 
 static long number_arg(const char *s, long min) {
   char *end;
   long v = strtol(s, &end, 10);
 
-  if (end == s || *end != '\0' || v < min)
+  if (end == s || *end != '\0' || v < min || v > 1000000)
     usage();
   return v;
+}
+
+/* halt_arg reads --halt's argument: a policy, and for soon and now an
+ * optional ",fail=N" (a count; GNU parallel's percentages are not here). */
+static uvexec_halt_t halt_arg(const char *how, long *after) {
+  uvexec_halt_t halt;
+  size_t len;
+
+  *after = 1;
+  if (strcmp(how, "never") == 0)
+    return UVEXEC_HALT_NEVER;
+  if (strncmp(how, "soon", 4) == 0) {
+    halt = UVEXEC_HALT_SOON;
+    len = 4;
+  } else if (strncmp(how, "now", 3) == 0) {
+    halt = UVEXEC_HALT_NOW;
+    len = 3;
+  } else {
+    usage();
+  }
+  if (how[len] == '\0')
+    return halt;
+  if (strncmp(how + len, ",fail=", 6) != 0)
+    usage();
+  *after = number_arg(how + len + 6, 1);
+  return halt;
+}
+
+/* exit_status_of answers what a shell would give for the job's end: its
+ * exit code, 128 + a signal, 127 for a program not found, 126 for one
+ * that cannot run. */
+static int exit_status_of(const job_t *job) {
+  int code = uvexec_exit_code(job->cmd), sig = uvexec_term_signal(job->cmd);
+
+  if (sig > 0)
+    return 128 + sig;
+  if (code >= 0)
+    return code;
+  return job->status == UV_ENOENT ? 127 : 126;
 }
 
 int main(int argc, char **argv) {
   long max_running = (long)uv_available_parallelism();
   long grace_ms = 1000;
   uvexec_halt_t halt = UVEXEC_HALT_NEVER;
+  long halt_after = 1, tries = 1;
   const char *file = NULL;
-  int ok, failed, skipped, a, rc;
+  int ok, failed, skipped, a, rc, status;
   uv_loop_t loop;
   FILE *in = stdin;
   size_t i;
@@ -329,16 +379,16 @@ int main(int argc, char **argv) {
     } else if (strncmp(argv[a], "-j", 2) == 0 && argv[a][2] != '\0') {
       max_running = number_arg(argv[a] + 2, 1);
     } else if (strcmp(argv[a], "--halt") == 0 && a + 1 < argc) {
-      const char *how = argv[++a];
-
-      if (strcmp(how, "never") == 0)
-        halt = UVEXEC_HALT_NEVER;
-      else if (strcmp(how, "soon") == 0)
-        halt = UVEXEC_HALT_SOON;
-      else if (strcmp(how, "now") == 0)
-        halt = UVEXEC_HALT_NOW;
-      else
-        usage();
+      halt = halt_arg(argv[++a], &halt_after);
+    } else if (strcmp(argv[a], "--retries") == 0 && a + 1 < argc) {
+      /* GNU parallel's --retries 0 means forever, which a job runner that
+       * must end does not offer. */
+      tries = number_arg(argv[++a], 0);
+      if (tries == 0) {
+        fprintf(stderr, "parallel: --retries 0 (retry forever) is not "
+                        "supported: give the number of tries\n");
+        return 255;
+      }
     } else if (strcmp(argv[a], "--grace") == 0 && a + 1 < argc) {
       grace_ms = number_arg(argv[++a], 0);
     } else if (file == NULL && (argv[a][0] != '-' || argv[a][1] == '\0')) {
@@ -351,7 +401,7 @@ int main(int argc, char **argv) {
     in = fopen(file, "r");
     if (in == NULL) {
       perror(file);
-      return 2;
+      return 255;
     }
   }
   read_jobs(in);
@@ -367,6 +417,8 @@ int main(int argc, char **argv) {
   if (group == NULL)
     die("out of memory");
   uvexec_group_set_halt(group, halt);
+  uvexec_group_set_halt_after(group, (unsigned)halt_after);
+  uvexec_group_set_retries(group, (unsigned)(tries - 1));
   start_ns = uv_hrtime();
 
   for (i = 0; i < njobs; i++) {
@@ -408,12 +460,20 @@ int main(int argc, char **argv) {
          "%s\n",
          njobs, ok, failed, skipped, elapsed_s(),
          interrupted ? " (interrupted)" : "");
+  /* GNU parallel's exit status: the failures, counted, or after a halt
+   * at the first failure, the first failing job's own status. */
+  status = failed > 100 ? 101 : failed;
+  if (interrupted && status == 0)
+    status = 255;
   for (i = 0; i < njobs; i++) {
     job_t *job = &jobs[i];
     size_t k;
 
     if (job->status != 0 && job->status != UVEXEC_ESKIPPED)
       printf("  failed #%d: %s: %s\n", job->number, job->display, why(job));
+    if (job->failed_first && halt != UVEXEC_HALT_NEVER && halt_after == 1 &&
+        !interrupted)
+      status = exit_status_of(job);
     uvexec_cmd_free(job->cmd);
     for (k = 0; job->argv[k] != NULL; k++)
       free(job->argv[k]);
@@ -428,5 +488,5 @@ int main(int argc, char **argv) {
     uv_close((uv_handle_t *)&bar_timer, NULL);
   uv_run(&loop, UV_RUN_DEFAULT); /* the handles close */
   uv_loop_close(&loop);
-  return failed > 0 || skipped > 0 ? 1 : 0;
+  return status;
 }

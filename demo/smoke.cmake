@@ -118,3 +118,15 @@ else()
     SKIP_REGULAR_EXPRESSION "is not installed" LABELS demo)
 endif()
 
+# demo/parallel against GNU parallel on the same job files, under --halt
+# and --retries: the same tries in the same order, the same exit codes,
+# the same exit status (test/parallel_vs_gnu.sh). Not run without GNU
+# parallel (Debian: parallel).
+add_test(NAME demo.parallel.vs_gnu
+  COMMAND bash "${PROJECT_SOURCE_DIR}/test/parallel_vs_gnu.sh"
+          $<TARGET_FILE:demo-parallel>)
+set_tests_properties(demo.parallel.vs_gnu PROPERTIES
+  FAIL_REGULAR_EXPRESSION "Sanitizer|runtime error:|DIFFER"
+  SKIP_RETURN_CODE 77
+  TIMEOUT 120
+  LABELS demo)

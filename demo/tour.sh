@@ -43,8 +43,9 @@ show grep_stdin "feed a command its stdin from memory (Cmd.Stdin)"
 show async_sleep "start a command, keep working on the loop, then its Wait" 4 1
 show exec_replace "replace this process: LookPath, then Exec"
 show stream_lines "output line by line as it is written, between timer ticks"
-# Two of its jobs fail on purpose, so parallel exits 1.
-expect=1 show parallel "a job runner: demo/jobs.txt two at a time, each job reported as it ends" -j 2 jobs.txt
+# Two of its jobs fail on purpose, so parallel exits 2 (the number of
+# failed jobs, as GNU parallel does).
+expect=2 show parallel "a job runner: demo/jobs.txt two at a time, each job reported as it ends" -j 2 jobs.txt
 show control "a timeout, a graceful SIGTERM cancel, and a whole process group"
 show terminal "drive sh -i on a terminal: prompt, typing, resize, ^D, while a timer ticks"
 show pipeline "ls -la | grep '^d' | wc -l without a shell; every member's status" .

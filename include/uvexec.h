@@ -1069,6 +1069,31 @@ UVEXEC_EXTERN int uvexec_group_add(uvexec_group_t *g, uvexec_cmd_t *cmd,
  * UV_EINVAL for an unknown policy. */
 UVEXEC_EXTERN int uvexec_group_set_halt(uvexec_group_t *g, uvexec_halt_t how);
 
+/** uvexec_group_set_halt_after makes the halt policy wait for that many
+ * failures (GNU parallel's `--halt soon,fail=N`): with UVEXEC_HALT_SOON
+ * and 3, the group stops starting cmds at its third failure; 1, the
+ * default, is the first. A cmd being retried has not failed yet. The
+ * wait callback still gets the first failure's status. UV_EINVAL for 0. */
+UVEXEC_EXTERN int uvexec_group_set_halt_after(uvexec_group_t *g,
+                                              unsigned failures);
+
+/** uvexec_group_set_retries lets a cmd that fails run again, up to n more
+ * times, before its failure counts (0, the default: no retry). GNU
+ * parallel's `--retries N` counts every try: it is n = N - 1 here.
+ *
+ * A try after the first is a copy of the cmd (uvexec_cmd_copy), started
+ * at once in the slot the failed try held, so a retried cmd keeps its
+ * place in the order. The cmd's stream callbacks see every try; for a
+ * retry they are given the copy, which has the cmd's data pointer. The
+ * done callback comes once, with the cmd you added, when its last try is
+ * done: then the cmd reads as that try ran (its status, exit code,
+ * signal, usage, pid, message and captured output), and it counts once,
+ * as succeeded or failed. A cmd that cannot start, that was cancelled
+ * (uvexec_cancel, uvexec_group_cancel) or that failed after the group
+ * stopped is not retried. Applies to cmds added after the call.
+ * UV_EINVAL for a NULL or freed group. */
+UVEXEC_EXTERN int uvexec_group_set_retries(uvexec_group_t *g, unsigned n);
+
 /** uvexec_group_count returns how many of the group's cmds are in the
  * states or-ed into what (uvexec_count_t), for progress bars and
  * summaries; UV_EINVAL for a NULL group, a what of 0 or an unknown flag.

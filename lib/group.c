@@ -25,6 +25,13 @@
  * splice enough. Only a cancel walks a list: the running one, bounded by
  * max_running.
  *
+ * Retries: a node's cmd is the caller's; when it fails and retries are
+ * left, the node runs a copy of it (uvexec_cmd_copy) in the slot it held,
+ * at once, and stays on the running list: the failure is not counted and
+ * nobody is called. When the last try is done, the caller's cmd takes on
+ * its outcome (uvexec__lifecycle_adopt), the copy is freed, and the node
+ * is delivered as if the caller's cmd had run once.
+ *
  * Lifetime: the caller may free the group from inside any callback. Every
  * function that calls out holds a count (depth) on the group; the memory
  * goes once nobody is inside and the idle handle, if one was opened, has
@@ -41,6 +48,8 @@ struct node_s {
   node_t *next, *prev;
   uvexec_group_t *g;
   uvexec_cmd_t *cmd; /* the caller's */
+  uvexec_cmd_t *run; /* the try that runs: cmd, or a copy of it (ours) */
+  unsigned retries;  /* tries still allowed after this one */
   uvexec_done_cb done_cb;
   int status; /* for a due node: what done_cb gets */
 };
@@ -58,10 +67,12 @@ struct uvexec_group_s {
   uv_loop_t own;
   size_t max_running; /* SIZE_MAX: no limit */
   uvexec_halt_t halt;
-  void *data; /* the caller's */
+  size_t halt_after; /* failures before the halt policy applies; >= 1 */
+  unsigned retries;  /* uvexec_group_set_retries */
+  void *data;        /* the caller's */
 
   list_t queued, running, due;
-  size_t succeeded, failed, skipped;
+  size_t succeeded, failed, skipped, retried;
   size_t pending;    /* added, done callback not yet called */
   int first_failure; /* the status the wait callback gets */
   int stopped;       /* halted or cancelled: nothing starts any more */
@@ -127,6 +138,17 @@ static void list_splice(list_t *dst, list_t *src) {
   src->n = 0;
 }
 
+/* forget_retry frees the copy a node runs for a retry, if any: the group
+ * is gone, or the copy's outcome was taken. Freeing a copy that still runs
+ * kills and reaps its child. */
+static void forget_retry(node_t *n) {
+  if (n->run != n->cmd) {
+    n->run->group_node = NULL;
+    uvexec_cmd_free(n->run);
+  }
+  n->run = n->cmd;
+}
+
 /* drop releases every node of l without a callback, cutting its cmd loose
  * so that the cmd may join another group. */
 static void drop(list_t *l) {
@@ -134,6 +156,7 @@ static void drop(list_t *l) {
 
   while ((n = list_pop(l)) != NULL) {
     n->cmd->group_node = NULL;
+    forget_retry(n);
     free(n);
   }
 }
@@ -216,7 +239,7 @@ static void stop(uvexec_group_t *g, int cancel) {
   list_splice(&g->due, &g->queued);
   if (cancel)
     for (n = g->running.head; n != NULL; n = n->next)
-      uvexec_cancel(n->cmd);
+      uvexec_cancel(n->run);
   if (g->due.head != NULL)
     kick(g);
 }
@@ -230,11 +253,41 @@ static void record(uvexec_group_t *g, int status) {
   g->failed++;
   if (g->first_failure == 0)
     g->first_failure = status;
-  if (g->halt != UVEXEC_HALT_NEVER && !g->stopped)
+  if (g->halt != UVEXEC_HALT_NEVER && !g->stopped && g->failed >= g->halt_after)
     stop(g, g->halt == UVEXEC_HALT_NOW);
 }
 
 static void on_cmd_done(uvexec_cmd_t *cmd, int status);
+
+/* retry runs a failed node again, as a copy of the caller's cmd in the
+ * slot it holds, and answers 1; 0 when its failure is final: no tries
+ * left, the group stopped, a cancel (which asked for the end), or no copy
+ * or no start to be had (what is final then is the failure just seen). */
+static int retry(uvexec_group_t *g, node_t *n, int status) {
+  uvexec_cmd_t *copy;
+
+  if (n->retries == 0 || g->stopped || g->freed || status == UV_ECANCELED)
+    return 0;
+  copy = uvexec_cmd_copy(n->cmd);
+  if (copy == NULL)
+    return 0;
+  copy->group_node = n;
+  if (uvexec_start(copy, g->loop, on_cmd_done) != 0) {
+    copy->group_node = NULL;
+    uvexec_cmd_free(copy);
+    return 0;
+  }
+  /* The try that just failed is done with: a copy is ours to free (the
+   * caller's cmd, after its first try, waits for the last one's outcome). */
+  if (n->run != n->cmd) {
+    n->run->group_node = NULL;
+    uvexec_cmd_free(n->run);
+  }
+  n->run = copy;
+  n->retries--;
+  g->retried++;
+  return 1;
+}
 
 /* pump starts queued cmds while there are free slots. A start that fails
  * counts as failed, frees its slot at once, and is reported through the
@@ -247,7 +300,7 @@ static void pump(uvexec_group_t *g) {
     return;
   while (!g->stopped && g->running.n < g->max_running &&
          (n = list_pop(&g->queued)) != NULL) {
-    err = uvexec_start(n->cmd, g->loop, on_cmd_done);
+    err = uvexec_start(n->run, g->loop, on_cmd_done);
     if (err == 0) {
       list_push(&g->running, n);
       continue;
@@ -269,6 +322,12 @@ static void on_cmd_done(uvexec_cmd_t *cmd, int status) {
   if (n == NULL)
     return;
   g = n->g;
+  if (status != 0 && retry(g, n, status))
+    return;
+  if (n->run != n->cmd) {
+    uvexec__lifecycle_adopt(n->cmd, n->run);
+    forget_retry(n);
+  }
   list_remove(&g->running, n);
   n->status = status;
   g->depth++;
@@ -317,6 +376,7 @@ uvexec_group_t *uvexec_group_new(uv_loop_t *loop, size_t max_running) {
   g->private_loop = loop == NULL;
   g->max_running = max_running == 0 ? SIZE_MAX : max_running;
   g->halt = UVEXEC_HALT_NEVER;
+  g->halt_after = 1;
   return g;
 }
 
@@ -347,6 +407,8 @@ int uvexec_group_add(uvexec_group_t *g, uvexec_cmd_t *cmd,
     return UV_ENOMEM;
   n->g = g;
   n->cmd = cmd;
+  n->run = cmd;
+  n->retries = g->retries;
   n->done_cb = done_cb;
   n->status = UVEXEC_ESKIPPED;
   cmd->group_node = n;
@@ -370,6 +432,20 @@ int uvexec_group_set_halt(uvexec_group_t *g, uvexec_halt_t how) {
       how != UVEXEC_HALT_NOW)
     return UV_EINVAL;
   g->halt = how;
+  return 0;
+}
+
+int uvexec_group_set_retries(uvexec_group_t *g, unsigned n) {
+  if (g == NULL || g->freed)
+    return UV_EINVAL;
+  g->retries = n;
+  return 0;
+}
+
+int uvexec_group_set_halt_after(uvexec_group_t *g, unsigned failures) {
+  if (g == NULL || g->freed || failures == 0)
+    return UV_EINVAL;
+  g->halt_after = failures;
   return 0;
 }
 
@@ -455,7 +531,7 @@ void uvexec_group_free(uvexec_group_t *g) {
    * come to on_cmd_done, which finds no node and keeps quiet. The cmds are
    * the caller's; freeing one later kills and reaps what is left of it. */
   for (n = g->running.head; n != NULL; n = n->next)
-    uvexec_cancel(n->cmd);
+    uvexec_cancel(n->run);
   drop(&g->running);
   drop(&g->queued);
   drop(&g->due);

@@ -543,6 +543,13 @@ static inline void uvexec__report(uvexec_cmd_t *cmd,
  * any callback. */
 void uvexec__lifecycle_stop(uvexec_cmd_t *cmd, int reason, int signum);
 
+/* uvexec__lifecycle_adopt gives cmd, done, the outcome of from, a later
+ * run of a copy of it that is done too (a group's retry): the status, the
+ * exit, the usage, the pid, the message and the captured bytes, so that
+ * cmd reads as if it had run that way. from keeps cmd's earlier captures,
+ * which go when from is freed. */
+void uvexec__lifecycle_adopt(uvexec_cmd_t *cmd, uvexec_cmd_t *from);
+
 /* ---- errors.c ----------------------------------------------------------- */
 
 int uvexec__set_error(uvexec_cmd_t *cmd, const char *fmt, ...)

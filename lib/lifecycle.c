@@ -278,6 +278,37 @@ static void became_ready(uvexec_cmd_t *cmd) {
     cmd->ready.on_ready(cmd);
 }
 
+void uvexec__lifecycle_adopt(uvexec_cmd_t *cmd, uvexec_cmd_t *from) {
+  int i;
+
+  if (cmd->state != UVEXEC__DONE || from->state != UVEXEC__DONE)
+    return;
+  cmd->pid = from->pid;
+  cmd->exit_code = from->exit_code;
+  cmd->term_signal = from->term_signal;
+  cmd->stop_reason = from->stop_reason;
+  cmd->status = from->status;
+  cmd->waitdelay_expired = from->waitdelay_expired;
+  cmd->io_error = from->io_error;
+  cmd->write_error = from->write_error;
+  cmd->wait_error = from->wait_error;
+  cmd->have_rusage = from->have_rusage;
+  cmd->rusage = from->rusage;
+  cmd->leftovers = from->leftovers;
+  /* The captures trade places: each buffer is freed with its new owner. */
+  for (i = 0; i < 2; i++) {
+    uvexec__buf_t buf = cmd->out[i].buf;
+
+    cmd->out[i].buf = from->out[i].buf;
+    from->out[i].buf = buf;
+    cmd->out[i].capture_full = from->out[i].capture_full;
+  }
+  if (from->error == NULL)
+    uvexec__clear_error(cmd);
+  else
+    uvexec__set_error(cmd, "%s", from->error);
+}
+
 void uvexec__lifecycle_event(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
   switch (ev->type) {
   case UVEXEC__EV_EXITED: /* the child was reaped */

@@ -996,6 +996,320 @@ START_TEST(test_guards) {
 }
 END_TEST
 
+/* ---- retries and halting after N failures ---------------------------------
+ *
+ * The jobs are shell scripts that append a line to a file of the test's
+ * at every try, so that the file tells how many tries ran, and in which
+ * order. */
+
+static struct {
+  int done_calls;
+  int status;
+  uvexec_cmd_t *done_cmd;
+  int stream_calls_from_copy; /* on_stdout given a cmd other than ours */
+  uvexec_cmd_t *ours;
+  uvexec_group_t *g;
+  int cancel_on_ready;
+  int free_on_ready;
+  int waited;
+} R;
+
+static void tries_file(char *path) {
+  int fd;
+
+  strcpy(path, "/tmp/uvexec-retries-XXXXXX");
+  fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+}
+
+/* lines_in counts the lines of path, and copies them (at most cap - 1
+ * bytes) into text when it is not NULL. */
+static int lines_in(const char *path, char *text, size_t cap) {
+  FILE *f = fopen(path, "r");
+  int n = 0, c;
+  size_t at = 0;
+
+  ck_assert_ptr_nonnull(f);
+  while ((c = fgetc(f)) != EOF) {
+    n += c == '\n';
+    if (text != NULL && at + 1 < cap)
+      text[at++] = (char)c;
+  }
+  if (text != NULL)
+    text[at] = '\0';
+  fclose(f);
+  return n;
+}
+
+static uvexec_cmd_t *script_cmd(const char *script, const char *file) {
+  uvexec_cmd_t *cmd = uvexec_command("sh", "-c", script, "sh", file, NULL);
+
+  ck_assert_ptr_nonnull(cmd);
+  return cmd;
+}
+
+static void on_retry_done(uvexec_cmd_t *cmd, int status) {
+  R.done_calls++;
+  R.status = status;
+  R.done_cmd = cmd;
+}
+
+static void on_retry_wait(uvexec_group_t *g, int status) {
+  (void)g;
+  R.waited = 1;
+  R.status = status;
+}
+
+static void on_retry_stdout(uvexec_cmd_t *cmd, const char *data, size_t len) {
+  if (len > 0 && cmd != R.ours) {
+    R.stream_calls_from_copy++;
+    ck_assert_ptr_eq(uvexec_cmd_data(cmd), &R);
+  }
+  if (len > 0 && memmem(data, len, "ready", 5) != NULL) {
+    if (R.cancel_on_ready)
+      uvexec_group_cancel(R.g);
+    if (R.free_on_ready) {
+      uvexec_group_free(R.g);
+      R.g = NULL;
+    }
+  }
+}
+
+/* A flaky job fails twice and then succeeds: with retries left it is
+ * done once, with success, and reads as its last try (its output, its exit
+ * code); it counts once, as succeeded. */
+START_TEST(test_retries_until_success) {
+  char file[64];
+  uvexec_group_t *g = uvexec_group_new(NULL, 1);
+  uvexec_cmd_t *cmd;
+  size_t len;
+  const char *out;
+
+  memset(&R, 0, sizeof(R));
+  tries_file(file);
+  cmd = script_cmd("echo try >>\"$1\"; n=$(wc -l <\"$1\"); echo \"out $n\"; "
+                   "echo \"err $n\" >&2; [ \"$n\" -ge 3 ]",
+                   file);
+  R.ours = cmd;
+  uvexec_cmd_set_data(cmd, &R);
+  ck_assert_int_eq(uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_cmd_stderr(cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_group_set_retries(g, 5), 0);
+  ck_assert_int_eq(uvexec_group_add(g, cmd, on_retry_done), 0);
+  ck_assert_int_eq(uvexec_group_run(g), 0);
+
+  ck_assert_int_eq(lines_in(file, NULL, 0), 3);
+  ck_assert_int_eq(R.done_calls, 1);
+  ck_assert_ptr_eq(R.done_cmd, cmd);
+  ck_assert_int_eq(R.status, 0);
+  ck_assert_int_eq(uvexec_exit_code(cmd), 0);
+  ck_assert_ptr_null(uvexec_cmd_error(cmd));
+  out = uvexec_stdout_data(cmd, &len);
+  ck_assert_str_eq(out, "out 3\n");
+  ck_assert_str_eq(uvexec_stderr_data(cmd, NULL), "err 3\n");
+  ck_assert_int_gt(uvexec_pid(cmd), 0);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_SUCCEEDED), 1);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_FAILED), 0);
+  uvexec_group_free(g);
+  uvexec_cmd_free(cmd);
+  unlink(file);
+}
+END_TEST
+
+/* A job that always fails runs 1 + retries times, then is done once with
+ * the last try's failure and counts once, as failed. Its stream callbacks
+ * saw every try, the retries' through the copy, with our data pointer. */
+START_TEST(test_retries_exhausted) {
+  char file[64];
+  uvexec_group_t *g = uvexec_group_new(NULL, 2);
+  uvexec_cmd_t *cmd;
+
+  memset(&R, 0, sizeof(R));
+  tries_file(file);
+  cmd = script_cmd("echo x >>\"$1\"; n=$(wc -l <\"$1\"); echo \"try $n\"; "
+                   "echo \"err $n\" >&2; exit $((6 + n))",
+                   file);
+  R.ours = cmd;
+  uvexec_cmd_set_data(cmd, &R);
+  ck_assert_int_eq(uvexec_cmd_on_stdout(cmd, on_retry_stdout), 0);
+  ck_assert_int_eq(uvexec_cmd_stderr(cmd, UVEXEC_CAPTURE), 0);
+  ck_assert_int_eq(uvexec_group_set_retries(g, 2), 0);
+  ck_assert_int_eq(uvexec_group_add(g, cmd, on_retry_done), 0);
+  ck_assert_int_eq(uvexec_group_run(g), UVEXEC_EEXIT);
+
+  ck_assert_int_eq(lines_in(file, NULL, 0), 3);
+  ck_assert_int_eq(R.done_calls, 1);
+  ck_assert_ptr_eq(R.done_cmd, cmd);
+  ck_assert_int_eq(R.status, UVEXEC_EEXIT);
+  ck_assert_int_eq(uvexec_exit_code(cmd), 9);
+  ck_assert_str_eq(uvexec_cmd_error(cmd), "exit status 9");
+  ck_assert_str_eq(uvexec_stderr_data(cmd, NULL), "err 3\n");
+  ck_assert_int_eq(R.stream_calls_from_copy, 2);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_FAILED), 1);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_ALL), 1);
+  uvexec_group_free(g);
+  uvexec_cmd_free(cmd);
+  unlink(file);
+}
+END_TEST
+
+/* A retry runs at once in the slot its failure freed, before the jobs
+ * queued behind it, as GNU parallel does: one at a time, A A A B. */
+START_TEST(test_retry_keeps_its_place) {
+  char file[64];
+  uvexec_group_t *g = uvexec_group_new(NULL, 1);
+  uvexec_cmd_t *a, *b;
+  char text[64];
+
+  memset(&R, 0, sizeof(R));
+  tries_file(file);
+  a = script_cmd("echo A >>\"$1\"; exit 1", file);
+  b = script_cmd("echo B >>\"$1\"", file);
+  ck_assert_int_eq(uvexec_group_set_retries(g, 2), 0);
+  ck_assert_int_eq(uvexec_group_add(g, a, NULL), 0);
+  ck_assert_int_eq(uvexec_group_add(g, b, NULL), 0);
+  ck_assert_int_eq(uvexec_group_run(g), UVEXEC_EEXIT);
+  lines_in(file, text, sizeof(text));
+  ck_assert_str_eq(text, "A\nA\nA\nB\n");
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_FAILED), 1);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_SUCCEEDED), 1);
+  uvexec_group_free(g);
+  uvexec_cmd_free(a);
+  uvexec_cmd_free(b);
+  unlink(file);
+}
+END_TEST
+
+/* What is not retried: a start failure (the same start would fail
+ * again), and a cmd cancelled through the group. */
+START_TEST(test_no_retry_after_start_failure_or_cancel) {
+  char file[64];
+  uvexec_group_t *g = uvexec_group_new(test_loop, 1);
+  uvexec_cmd_t *missing = uvexec_command("/nonexistent/program", NULL);
+  uvexec_cmd_t *cmd;
+
+  memset(&R, 0, sizeof(R));
+  tries_file(file);
+  ck_assert_int_eq(uvexec_group_set_retries(g, 3), 0);
+  ck_assert_int_eq(uvexec_group_add(g, missing, on_retry_done), 0);
+  run_loop_until(test_loop, &R.done_calls, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(R.status, UV_ENOENT);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_FAILED), 1);
+
+  memset(&R, 0, sizeof(R));
+  R.g = g;
+  R.cancel_on_ready = 1;
+  cmd = script_cmd("echo x >>\"$1\"; echo ready; exec sleep 30", file);
+  R.ours = cmd;
+  uvexec_cmd_set_data(cmd, &R);
+  ck_assert_int_eq(uvexec_cmd_on_stdout(cmd, on_retry_stdout), 0);
+  ck_assert_int_eq(uvexec_group_add(g, cmd, on_retry_done), 0);
+  run_loop_until(test_loop, &R.done_calls, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(R.status, UV_ECANCELED);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(R.done_calls, 1);
+  ck_assert_int_eq(lines_in(file, NULL, 0), 1);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_FAILED), 2);
+  uvexec_group_free(g);
+  uvexec_cmd_free(missing);
+  uvexec_cmd_free(cmd);
+  unlink(file);
+}
+END_TEST
+
+/* Freeing the group while a retry runs kills and reaps the retry's child
+ * and frees its copy (the fixture's teardown finds no child, no fd and no
+ * handle left); our cmd gets no callback and is still ours to free. */
+START_TEST(test_free_during_retry) {
+  char file[64];
+  uvexec_cmd_t *cmd;
+
+  memset(&R, 0, sizeof(R));
+  tries_file(file);
+  R.g = uvexec_group_new(test_loop, 1);
+  R.free_on_ready = 1;
+  cmd = script_cmd("echo x >>\"$1\"; n=$(wc -l <\"$1\"); "
+                   "if [ \"$n\" -ge 2 ]; then echo ready; exec sleep 30; fi; "
+                   "exit 1",
+                   file);
+  R.ours = cmd;
+  uvexec_cmd_set_data(cmd, &R);
+  ck_assert_int_eq(uvexec_cmd_on_stdout(cmd, on_retry_stdout), 0);
+  ck_assert_int_eq(uvexec_group_set_retries(R.g, 3), 0);
+  ck_assert_int_eq(uvexec_group_add(R.g, cmd, on_retry_done), 0);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_ptr_null(R.g);
+  ck_assert_int_eq(R.done_calls, 0);
+  ck_assert_int_eq(R.stream_calls_from_copy, 1);
+  ck_assert_int_eq(lines_in(file, NULL, 0), 2);
+  assert_no_zombies();
+  uvexec_cmd_free(cmd);
+  unlink(file);
+}
+END_TEST
+
+/* --halt soon,fail=2: the group stops starting cmds at its second
+ * failure, not its first; what was queued then is skipped. */
+START_TEST(test_halt_after_two_failures) {
+  static const char *const codes[] = {"0", "1", "0", "2", "0", "0"};
+  uvexec_group_t *g = uvexec_group_new(NULL, 1);
+  uvexec_cmd_t *cmds[6];
+  int i;
+
+  memset(&R, 0, sizeof(R));
+  ck_assert_int_eq(uvexec_group_set_halt_after(g, 0), UV_EINVAL);
+  ck_assert_int_eq(uvexec_group_set_halt_after(NULL, 2), UV_EINVAL);
+  ck_assert_int_eq(uvexec_group_set_retries(NULL, 2), UV_EINVAL);
+  ck_assert_int_eq(uvexec_group_set_halt(g, UVEXEC_HALT_SOON), 0);
+  ck_assert_int_eq(uvexec_group_set_halt_after(g, 2), 0);
+  for (i = 0; i < 6; i++) {
+    cmds[i] = helper_cmd("exit", codes[i], NULL);
+    ck_assert_int_eq(uvexec_group_add(g, cmds[i], NULL), 0);
+  }
+  /* The wait reports the first failure. */
+  ck_assert_int_eq(uvexec_group_run(g), UVEXEC_EEXIT);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_SUCCEEDED), 2);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_FAILED), 2);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_SKIPPED), 2);
+  ck_assert_int_eq(uvexec_exit_code(cmds[1]), 1);
+  ck_assert_int_eq(uvexec_exit_code(cmds[3]), 2);
+  ck_assert_int_le(uvexec_pid(cmds[4]), 0); /* never started */
+  for (i = 0; i < 6; i++)
+    uvexec_cmd_free(cmds[i]);
+  uvexec_group_free(g);
+}
+END_TEST
+
+/* Retries come before a halt: a job that fails on every try counts as one
+ * failure, and only then does --halt now,fail=1 stop the group. */
+START_TEST(test_retries_before_halt) {
+  char file[64];
+  uvexec_group_t *g = uvexec_group_new(NULL, 1);
+  uvexec_cmd_t *a, *b;
+
+  memset(&R, 0, sizeof(R));
+  tries_file(file);
+  a = script_cmd("echo A >>\"$1\"; exit 3", file);
+  b = script_cmd("echo B >>\"$1\"", file);
+  ck_assert_int_eq(uvexec_group_set_halt(g, UVEXEC_HALT_NOW), 0);
+  ck_assert_int_eq(uvexec_group_set_retries(g, 1), 0);
+  ck_assert_int_eq(uvexec_group_add(g, a, NULL), 0);
+  ck_assert_int_eq(uvexec_group_add(g, b, NULL), 0);
+  ck_assert_int_eq(uvexec_group_wait(g, on_retry_wait), 0);
+  ck_assert_int_eq(uvexec_group_run(g), UVEXEC_EEXIT);
+  ck_assert_int_eq(R.waited, 1);
+  ck_assert_int_eq(lines_in(file, NULL, 0), 2);
+  ck_assert_int_eq(uvexec_exit_code(a), 3);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_FAILED), 1);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_SKIPPED), 1);
+  uvexec_group_free(g);
+  uvexec_cmd_free(a);
+  uvexec_cmd_free(b);
+  unlink(file);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("group");
 
@@ -1031,5 +1345,12 @@ int main(void) {
   ADD_TEST(s, test_private_loop_run_again_and_inside);
   ADD_TEST(s, test_private_loop_free_inside_run);
   ADD_TEST(s, test_guards);
+  ADD_TEST(s, test_retries_until_success);
+  ADD_TEST(s, test_retries_exhausted);
+  ADD_TEST(s, test_retry_keeps_its_place);
+  ADD_TEST(s, test_no_retry_after_start_failure_or_cancel);
+  ADD_TEST(s, test_free_during_retry);
+  ADD_TEST(s, test_halt_after_two_failures);
+  ADD_TEST(s, test_retries_before_halt);
   return run_suite(s);
 }
