@@ -130,3 +130,10 @@ set_tests_properties(demo.parallel.vs_gnu PROPERTIES
   SKIP_RETURN_CODE 77
   TIMEOUT 120
   LABELS demo)
+
+# The Procfile runner on demo/Procfile for 1.5 s: db is ready (its line)
+# before api starts, api is ready (its fd) before web starts, the worker
+# that crashes is restarted, and the stop goes in reverse order.
+uvexec_demo_test(procfile
+  ARGS -t 1.5 "${CMAKE_CURRENT_SOURCE_DIR}/Procfile"
+  PASS "db: started[^\n]*\n.*db: ready\n.*api: started.*api: ready\n.*web: started.*worker: restarting in [0-9]+ ms\n.*worker: started.*time is up: stopping everything, in reverse order\n.*worker: stopped\n.*web: stopped\n.*api: stopped\n.*db: stopped\n\nsummary: 4 processes, [0-9.]+ s\n  db +0 restarts\n  api +0 restarts\n  web +0 restarts\n  worker +[1-9][0-9]* restarts?\n$")

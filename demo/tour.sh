@@ -49,6 +49,7 @@ expect=2 show parallel "a job runner: demo/jobs.txt two at a time, each job repo
 show control "a timeout, a graceful SIGTERM cancel, and a whole process group"
 show terminal "drive sh -i on a terminal: prompt, typing, resize, ^D, while a timer ticks"
 show pipeline "ls -la | grep '^d' | wc -l without a shell; every member's status" .
+show procfile "a Procfile runner: each process once the one before is ready, a crash restarted, a stop in reverse order" -t 1.5 Procfile
 
 # The editor demo needs a terminal: it gets one of its own from script(1),
 # whose carriage returns are taken out, and a scripted $EDITOR.
