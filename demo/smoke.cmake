@@ -137,3 +137,21 @@ set_tests_properties(demo.parallel.vs_gnu PROPERTIES
 uvexec_demo_test(procfile
   ARGS -t 1.5 "${CMAKE_CURRENT_SOURCE_DIR}/Procfile"
   PASS "db: started[^\n]*\n.*db: ready\n.*api: started.*api: ready\n.*web: started.*worker: restarting in [0-9]+ ms\n.*worker: started.*time is up: stopping everything, in reverse order\n.*worker: stopped\n.*web: stopped\n.*api: stopped\n.*db: stopped\n\nsummary: 4 processes, [0-9.]+ s\n  db +0 restarts\n  api +0 restarts\n  web +0 restarts\n  worker +[1-9][0-9]* restarts?\n$")
+
+# measure: an orphan's CPU, which the command never waited for, is the
+# tree's and not the command's; and a 200 MiB allocation under 64 MiB is
+# OOM-killed and reported as such. Not run where no cgroup can be had
+# for it (the start error says so).
+uvexec_demo_test(measure
+  ARGS --memory 64M --pids 64 -- sh -c "echo hello; (yes >/dev/null &); sleep 0.3"
+  PASS "^hello\n--\nFinished: success\nWall time: 0\\.[3-9][0-9]*s\nCPU time consumed: 0\\.0[0-9]*s \\(the command\\), 0\\.[1-9][0-9]*s \\(its whole tree\\)\nMemory peak: [0-9.]+M \\(largest process\\), [0-9.]+M \\(its whole tree\\)\nOOM kills: 0\n"
+  SKIP "could not start")
+add_test(NAME demo.measure.oom
+  COMMAND $<TARGET_FILE:demo-measure> --memory 64M --meta --
+          $<TARGET_FILE:uvexec-test-helper> alloc 200)
+set_tests_properties(demo.measure.oom PROPERTIES
+  PASS_REGULAR_EXPRESSION "\ncg-mem:[0-9]+\ncg-oom-killed:[1-9][0-9]*\nexitsig:9\nkilled:1\nmessage:killed: out of memory \\(limit 67108864 bytes\\)\n$"
+  SKIP_REGULAR_EXPRESSION "could not start"
+  FAIL_REGULAR_EXPRESSION "Sanitizer|runtime error:"
+  TIMEOUT 30
+  LABELS demo)

@@ -109,7 +109,8 @@ UVEXEC_EXTERN const char *uvexec_version_string(void);
   XX(EPIPELINE, -30008, "pipeline failed")                                    \
   XX(ERESTARTLIMIT, -30009, "restart limit reached")                         \
   XX(ENOTREADY, -30010, "not ready in time")                                  \
-  XX(EWATCHDOG, -30011, "watchdog: no keep-alive in time")
+  XX(EWATCHDOG, -30011, "watchdog: no keep-alive in time")                    \
+  XX(EOOM, -30012, "killed: out of memory")
 
 /** @{ */
 /** uvexec_errno_t names each code of UVEXEC_ERRNO_MAP: UVEXEC_EEXIT,
@@ -971,6 +972,84 @@ UVEXEC_EXTERN int uvexec_resume(uvexec_cmd_t *cmd);
  * alone. Answers how many were removed, or an error (UV_ENOENT,
  * UV_EACCES, ... for parent) when none could be. */
 UVEXEC_EXTERN int uvexec_contain_sweep(const char *parent);
+
+/** @} */
+
+/* ------------------------------------------------------------------------
+ * Usage and limits of a whole process tree
+ * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_usage_limits Usage and limits
+ * @{ */
+
+/** uvexec_usage_t is what a run used, read once it is done (never
+ * sampled). Only the fields whose bit is in known were measured; the
+ * others are 0 and mean nothing. */
+typedef struct {
+  uint64_t wall_usec;   /**< from the start to the exit seen; always */
+  uint64_t user_usec;   /**< the child's user CPU (RUSAGE) */
+  uint64_t system_usec; /**< the child's system CPU (RUSAGE) */
+  /** The contained tree's user CPU, every process of it, from its
+   * cgroup's cpu.stat (TREE_CPU). */
+  uint64_t tree_user_usec;
+  uint64_t tree_system_usec; /**< ... and its system CPU (TREE_CPU) */
+  /** The largest resident set of the child and the descendants it waited
+   * for, KiB (RUSAGE). */
+  uint64_t maxrss_kib;
+  /** Bytes, the contained tree's memory peak: memory.peak (v2) or
+   * memory.max_usage_in_bytes (v1); with a memory limit (TREE_MEMORY). */
+  uint64_t tree_memory_peak;
+  uint64_t minflt;  /**< minor page faults of the child (RUSAGE) */
+  uint64_t majflt;  /**< major page faults (RUSAGE) */
+  uint64_t nvcsw;   /**< voluntary context switches (RUSAGE) */
+  uint64_t nivcsw;  /**< involuntary context switches (RUSAGE) */
+  uint64_t inblock; /**< blocks read from a file system (RUSAGE) */
+  uint64_t oublock; /**< blocks written (RUSAGE) */
+  uint64_t oom_kills; /**< processes of the tree the OOM killer killed:
+                           memory.events or memory.oom_control (OOM) */
+  unsigned known;     /**< UVEXEC_USAGE_* bits */
+} uvexec_usage_t;
+
+/** The bits of uvexec_usage_t.known. */
+enum {
+  UVEXEC_USAGE_RUSAGE = 1,      /**< the child's rusage (clone engine) */
+  UVEXEC_USAGE_TREE_CPU = 2,    /**< a contained tree's CPU */
+  UVEXEC_USAGE_TREE_MEMORY = 4, /**< a contained tree's memory peak */
+  UVEXEC_USAGE_OOM = 8          /**< the OOM kill count */
+};
+
+/** uvexec_usage fills *u with what cmd's run used, once it is done (from
+ * the done callback on): the wall time always; the child's rusage where
+ * the clone engine reaped it; for a contained cmd the tree's CPU from its
+ * cgroup's cpu.stat; with a memory limit the tree's memory peak and OOM
+ * kills, read before its cgroups were removed. UV_EBUSY before done,
+ * UV_EINVAL for NULL or a cmd that never ran. uvexec_rusage() stays as it
+ * is. */
+UVEXEC_EXTERN int uvexec_usage(const uvexec_cmd_t *cmd, uvexec_usage_t *u);
+
+/** What uvexec_cmd_set_limit bounds. */
+typedef enum {
+  UVEXEC_LIMIT_MEMORY = 1, /**< bytes of memory of the whole tree */
+  UVEXEC_LIMIT_PIDS = 2,   /**< processes and threads of the tree at once */
+  UVEXEC_LIMIT_CPU = 4     /**< CPU, in thousandths of one CPU: 500 is half
+                                of one, 2000 two */
+} uvexec_limit_t;
+
+/** uvexec_cmd_set_limit bounds what cmd's whole tree may use (one of
+ * uvexec_limit_t per call; value > 0). It implies uvexec_cmd_set_contain()
+ * (with the default parent unless it was called), and so the clone engine.
+ * Each limit is a cgroup controller: cgroup v2's where the parent directory
+ * has it (uvexec enables it in the parent's cgroup.subtree_control where
+ * that is allowed), else the controller's cgroup v1 hierarchy (a hybrid
+ * host), in a directory of its own that the child enters before it runs
+ * (never moved after it started) and that is removed after done. Where
+ * neither can be had the start fails with UV_ENOTSUP, "limit: no memory
+ * controller: ...". A tree that reaches its memory limit has a process
+ * killed by the kernel's OOM killer; the run's done status is then
+ * UVEXEC_EOOM, "killed: out of memory (limit N bytes)". A tree at its
+ * pids limit gets EAGAIN from fork(); at its CPU limit it is throttled.
+ * UV_EINVAL for an unknown what or a value of 0, UV_EBUSY once started. */
+UVEXEC_EXTERN int uvexec_cmd_set_limit(uvexec_cmd_t *cmd, int what,
+                                       uint64_t value);
 
 /** @} */
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* cgroup v2 directories of uvexec's own: made, watched, signalled, killed,
  * frozen and removed. What a contained cmd (contain.c) and a contained
- * pipeline (pipeline.c) stand on; nothing here knows of either.
+ * pipeline (pipeline.c) stand on; nothing here knows of either. Also the
+ * cgroup v1 directories a limit needs on a hybrid host (limits.c), made
+ * and removed the same way, and the small files of both.
  *
  * A directory is named uvexec-<pid>-<start>-<seq>: the pid of the process
  * that made it, that process's start time (field 22 of /proc/<pid>/stat,
@@ -52,6 +54,9 @@
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
 #endif
 
 #define NAME_PREFIX "uvexec-"
@@ -126,8 +131,24 @@ static void unescape(char *s) {
   *d = '\0';
 }
 
-/* mount_point finds the first cgroup2 mount in /proc/self/mountinfo. */
-static int mount_point(char *buf, size_t len) {
+/* has_word tells whether the comma-separated list (ended by a blank, a
+ * newline or a colon) holds word. */
+static int has_word(const char *list, const char *word) {
+  size_t n = strlen(word);
+
+  while (*list != '\0' && *list != ' ' && *list != '\n' && *list != ':') {
+    const char *end = list + strcspn(list, ", \n:");
+
+    if ((size_t)(end - list) == n && strncmp(list, word, n) == 0)
+      return 1;
+    list = *end == ',' ? end + 1 : end;
+  }
+  return 0;
+}
+
+/* mount_point finds the first cgroup2 mount in /proc/self/mountinfo, or
+ * with a controller, the cgroup v1 mount of that controller. */
+static int mount_point(const char *controller, char *buf, size_t len) {
   char *line = NULL, *sep, *field, *save = NULL;
   size_t cap = 0;
   int err = UV_ENOTSUP, i;
@@ -137,10 +158,23 @@ static int mount_point(char *buf, size_t len) {
   if (f == NULL)
     return -errno;
   while (getline(&line, &cap, f) > 0) {
-    /* id parent major:minor root mountpoint options ... - type source ... */
+    /* id parent major:minor root mountpoint options ... - type source
+     * super-options */
     sep = strstr(line, " - ");
-    if (sep == NULL || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+    if (sep == NULL)
       continue;
+    if (controller == NULL) {
+      if (strncmp(sep + 3, "cgroup2 ", 8) != 0)
+        continue;
+    } else {
+      const char *super;
+
+      if (strncmp(sep + 3, "cgroup ", 7) != 0)
+        continue;
+      super = strchr(sep + 10, ' '); /* past the source */
+      if (super == NULL || !has_word(super + 1, controller))
+        continue;
+    }
     field = strtok_r(line, " ", &save);
     for (i = 0; field != NULL && i < 4; i++)
       field = strtok_r(NULL, " ", &save);
@@ -157,26 +191,36 @@ static int mount_point(char *buf, size_t len) {
   return err;
 }
 
-/* own_dir answers this process's own cgroup v2 directory: the mount
- * joined with the "0::" line of /proc/self/cgroup. */
-static int own_dir(char *buf, size_t len) {
+/* own_dir answers this process's own cgroup v2 directory (controller
+ * NULL): the mount joined with the "0::" line of /proc/self/cgroup; or its
+ * directory in the v1 hierarchy of controller, from the line that names
+ * it ("4:memory:/a/b"). */
+static int own_dir(const char *controller, char *buf, size_t len) {
   char mount[PATH_MAX], text[4096];
   const char *rel, *end;
   size_t rlen;
   int n;
 
-  n = mount_point(mount, sizeof(mount));
+  n = mount_point(controller, mount, sizeof(mount));
   if (n < 0)
     return n;
   n = read_small(AT_FDCWD, "/proc/self/cgroup", text, sizeof(text));
   if (n < 0)
     return n;
-  for (rel = text; rel != NULL && strncmp(rel, "0::", 3) != 0;
-       rel = strchr(rel, '\n'), rel = rel != NULL ? rel + 1 : NULL)
-    ;
-  if (rel == NULL)
+  for (rel = text; rel != NULL && *rel != '\0';
+       rel = strchr(rel, '\n'), rel = rel != NULL ? rel + 1 : NULL) {
+    const char *names = strchr(rel, ':');
+
+    if (names == NULL)
+      continue;
+    names++;
+    if (controller == NULL ? strncmp(rel, "0::", 3) == 0
+                           : *names != ':' && has_word(names, controller))
+      break;
+  }
+  if (rel == NULL || *rel == '\0')
     return UV_ENOTSUP;
-  rel += 3;
+  rel = strchr(strchr(rel, ':') + 1, ':') + 1;
   end = strchr(rel, '\n');
   rlen = end != NULL ? (size_t)(end - rel) : strlen(rel);
   if (rlen == 1 && rel[0] == '/')
@@ -196,12 +240,24 @@ int uvexec__cgroup_parent(const char *parent, char **path) {
     parent = env != NULL && env[0] != '\0' ? env : NULL;
   }
   if (parent == NULL) {
-    err = own_dir(own, sizeof(own));
+    err = own_dir(NULL, own, sizeof(own));
     if (err != 0)
       return err;
     parent = own;
   }
   *path = strdup(parent);
+  return *path != NULL ? 0 : UV_ENOMEM;
+}
+
+int uvexec__cgroup_v1_parent(const char *controller, char **path) {
+  char own[PATH_MAX];
+  int err;
+
+  *path = NULL;
+  err = own_dir(controller, own, sizeof(own));
+  if (err != 0)
+    return err;
+  *path = strdup(own);
   return *path != NULL ? 0 : UV_ENOMEM;
 }
 
@@ -287,7 +343,10 @@ void uvexec__cgroup_init(uvexec__cgroup_t *cg) {
   cg->id = 0;
 }
 
-int uvexec__cgroup_make(const char *parent, uvexec__cgroup_t *cg, char **why) {
+/* make_dir makes a directory of uvexec's under parent, a cgroup v2
+ * directory, or with v1 one of a v1 hierarchy. */
+static int make_dir(const char *parent, uvexec__cgroup_t *cg, char **why,
+                    int v1) {
   static unsigned long seq; /* atomically incremented */
   static unsigned long long own_start;
   static pid_t own_pid;     /* whose own_start it is: a fork has another */
@@ -314,8 +373,10 @@ int uvexec__cgroup_make(const char *parent, uvexec__cgroup_t *cg, char **why) {
     describe(why, "contain %s: %s", parent, uvexec_strerror(err));
     return err;
   }
-  if (fstatfs(parentfd, &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
-    describe(why, "contain %s: not a cgroup v2 directory", parent);
+  if (fstatfs(parentfd, &fs) != 0 ||
+      fs.f_type != (v1 ? CGROUP_SUPER_MAGIC : CGROUP2_SUPER_MAGIC)) {
+    describe(why, "contain %s: not a cgroup %s directory", parent,
+             v1 ? "v1" : "v2");
     err = UV_ENOTSUP;
     goto fail;
   }
@@ -344,7 +405,7 @@ int uvexec__cgroup_make(const char *parent, uvexec__cgroup_t *cg, char **why) {
     goto fail;
   }
   cg->id = (uint64_t)st.st_ino; /* the cgroup's id */
-  if (faccessat(cg->dirfd, "cgroup.kill", W_OK, 0) != 0) {
+  if (!v1 && faccessat(cg->dirfd, "cgroup.kill", W_OK, 0) != 0) {
     err = errno == ENOENT ? UV_ENOTSUP : -errno;
     describe(why, "contain %s: %s", parent,
              err == UV_ENOTSUP ? "no cgroup.kill (Linux 5.14 or later is "
@@ -364,6 +425,60 @@ fail:
   free(cg->path);
   uvexec__cgroup_init(cg);
   return err;
+}
+
+int uvexec__cgroup_make(const char *parent, uvexec__cgroup_t *cg, char **why) {
+  return make_dir(parent, cg, why, 0);
+}
+
+int uvexec__cgroup_make_v1(const char *parent, uvexec__cgroup_t *cg,
+                           char **why) {
+  return make_dir(parent, cg, why, 1);
+}
+
+/* ---- its files ---------------------------------------------------------- */
+
+int uvexec__cgroup_write(int dirfd, const char *file, const char *text) {
+  return write_one(dirfd, file, text);
+}
+
+int uvexec__cgroup_read(int dirfd, const char *file, const char *key,
+                        uint64_t *value) {
+  char text[4096], *p, *end;
+  size_t klen = key != NULL ? strlen(key) : 0;
+  int n;
+
+  n = read_small(dirfd, file, text, sizeof(text));
+  if (n < 0)
+    return n;
+  for (p = text; key != NULL; p = strchr(p, '\n'), p = p != NULL ? p + 1 : p) {
+    if (p == NULL || *p == '\0')
+      return UV_ENOENT;
+    if (strncmp(p, key, klen) == 0 && p[klen] == ' ') {
+      p += klen + 1;
+      break;
+    }
+  }
+  errno = 0;
+  *value = strtoull(p, &end, 10);
+  if (end == p || errno != 0)
+    return UV_EINVAL;
+  return 0;
+}
+
+int uvexec__cgroup_has(int dirfd, const char *file, const char *word) {
+  char text[1024], *p, *save = NULL;
+  size_t n = strlen(word);
+  int len;
+
+  len = read_small(dirfd, file, text, sizeof(text));
+  if (len < 0)
+    return len;
+  for (p = strtok_r(text, " \n", &save); p != NULL;
+       p = strtok_r(NULL, " \n", &save))
+    if (strlen(p) == n && strcmp(p, word) == 0)
+      return 1;
+  return 0;
 }
 
 /* ---- what is in it ------------------------------------------------------- */

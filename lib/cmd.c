@@ -58,6 +58,11 @@ uvexec_cmd_t *uvexec_command_argv(const char *const argv[]) {
   cmd->fg.fd = -1;
   uvexec__cgroup_init(&cmd->contain.cg);
   cmd->contain.watch = -1;
+  for (i = 0; i < UVEXEC__LIMITS; i++) {
+    uvexec__cgroup_init(&cmd->limits.v1[i]);
+    cmd->limits.join[i] = -1;
+  }
+  cmd->limits.v2_dirfd = -1;
   cmd->ready.sock = -1;
   cmd->ready.pipe = -1;
   cmd->ready.pipe_child = -1;
@@ -704,6 +709,46 @@ const char *uvexec_stderr_data(const uvexec_cmd_t *cmd, size_t *len) {
 
 const char *uvexec_cmd_error(const uvexec_cmd_t *cmd) {
   return cmd != NULL ? cmd->error : NULL;
+}
+
+static uint64_t tv_usec(const struct timeval *tv) {
+  return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
+}
+
+int uvexec_usage(const uvexec_cmd_t *cmd, uvexec_usage_t *u) {
+  const struct rusage *r;
+
+  if (cmd == NULL || u == NULL)
+    return UV_EINVAL;
+  r = &cmd->rusage_full;
+  if (cmd->state != UVEXEC__DONE)
+    return cmd->state == UVEXEC__RUNNING ? UV_EBUSY : UV_EINVAL;
+  memset(u, 0, sizeof(*u));
+  if (cmd->exited_ns > cmd->started_ns)
+    u->wall_usec = (cmd->exited_ns - cmd->started_ns) / 1000u;
+  if (cmd->have_rusage) {
+    u->known |= UVEXEC_USAGE_RUSAGE;
+    u->user_usec = tv_usec(&r->ru_utime);
+    u->system_usec = tv_usec(&r->ru_stime);
+    u->maxrss_kib = (uint64_t)r->ru_maxrss;
+    u->minflt = (uint64_t)r->ru_minflt;
+    u->majflt = (uint64_t)r->ru_majflt;
+    u->nvcsw = (uint64_t)r->ru_nvcsw;
+    u->nivcsw = (uint64_t)r->ru_nivcsw;
+    u->inblock = (uint64_t)r->ru_inblock;
+    u->oublock = (uint64_t)r->ru_oublock;
+  }
+  if (cmd->tree_cpu_known) {
+    u->known |= UVEXEC_USAGE_TREE_CPU;
+    u->tree_user_usec = cmd->tree_user_usec;
+    u->tree_system_usec = cmd->tree_system_usec;
+  }
+  if (cmd->limits.measured) {
+    u->known |= UVEXEC_USAGE_TREE_MEMORY | UVEXEC_USAGE_OOM;
+    u->tree_memory_peak = cmd->limits.memory_peak;
+    u->oom_kills = cmd->limits.oom_kills;
+  }
+  return 0;
 }
 
 int uvexec_rusage(const uvexec_cmd_t *cmd, uvexec_rusage_t *usage) {

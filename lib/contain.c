@@ -143,3 +143,17 @@ void uvexec__contain_close(uvexec_cmd_t *cmd) {
   c->made = 0;
   c->empty = 1;
 }
+
+int uvexec__contain_measure(const uvexec_cmd_t *cmd, uint64_t *user,
+                            uint64_t *system) {
+  const uvexec__contain_t *c = &cmd->contain;
+  int err;
+
+  if (!c->made)
+    return UV_ESRCH;
+  /* cpu.stat's usage is there without the cpu controller (Linux 4.15). */
+  err = uvexec__cgroup_read(c->cg.dirfd, "cpu.stat", "user_usec", user);
+  if (err == 0)
+    err = uvexec__cgroup_read(c->cg.dirfd, "cpu.stat", "system_usec", system);
+  return err;
+}

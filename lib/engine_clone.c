@@ -232,6 +232,7 @@ CHILD_INLINE long raw6(long n, long a, long b, long c, long d, long e, long f) {
 /* The steps of the child, for the error report. */
 enum {
   STEP_NONE = 0,
+  STEP_JOIN,
   STEP_DETACH,
   STEP_SESSION,
   STEP_PGID,
@@ -271,6 +272,8 @@ typedef struct {
   int foreground; /* the terminal whose foreground the child takes, or -1 */
   int detach;     /* run the program in a grandchild: a daemon */
   int report_fd;  /* the daemon's error report, written here, or -1 */
+  const int *join; /* cgroup v1 cgroup.procs files to write "0" to */
+  int njoin;
   int in_daemon;  /* set in the daemon's own copy of this */
   int set_groups; /* 1: exactly groups; 2: none, failure ignored */
   const gid_t *groups;
@@ -325,6 +328,15 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
   size_t k;
 
   c->ran = 1;
+
+  /* The cgroup v1 directories of its limits come first, before the child
+   * does anything that a limit should count; the fd table is still the
+   * parent's here, so every fd is there. */
+  for (k = 0; k < (size_t)c->njoin; k++) {
+    rc = RAW3(SYS_write, c->join[k], "0", 1);
+    if (rc < 0)
+      return fail(c, STEP_JOIN, rc);
+  }
 
   /* The fd table is the parent's (CLONE_FILES) until the child takes a
    * copy of its own, of the fds below keep_below only: its sources and
@@ -592,6 +604,9 @@ static int child_error(uvexec_cmd_t *cmd, const child_t *c) {
     uvexec__set_start_error(cmd, err, "open", c->tty);
   else if (c->step == STEP_FILE)
     uvexec__set_start_error(cmd, err, "open", c->path[c->which]);
+  else if (c->step == STEP_JOIN)
+    uvexec__set_error(cmd, "limit: joining a cgroup v1 directory: %s",
+                      uvexec_strerror(err));
   else if (c->step == STEP_FOREGROUND)
     uvexec__set_error(cmd, "exec: foreground: fd %d: %s", c->foreground,
                       uvexec_strerror(err));
@@ -796,6 +811,8 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   }
   c.detach = plan->detach;
   c.report_fd = report[1];
+  c.join = plan->join_fds;
+  c.njoin = plan->njoin;
   if (c.detach)
     c.new_session = 1; /* a daemon leads a session of its own */
   if (s->set_groups) {

@@ -165,6 +165,21 @@ int uvexec__cgroup_parent(const char *parent, char **path);
  * UV_ENOTSUP where parent is no cgroup v2 directory or the kernel has no
  * cgroup.kill, UV_EACCES where parent cannot be written, ... */
 int uvexec__cgroup_make(const char *parent, uvexec__cgroup_t *cg, char **why);
+/* uvexec__cgroup_v1_parent answers this process's directory in the cgroup
+ * v1 hierarchy of controller (malloc'd); UV_ENOTSUP where no v1 hierarchy
+ * has it. uvexec__cgroup_make_v1 makes a directory there, as
+ * uvexec__cgroup_make does under a v2 parent (no cgroup.kill in v1). */
+int uvexec__cgroup_v1_parent(const char *controller, char **path);
+int uvexec__cgroup_make_v1(const char *parent, uvexec__cgroup_t *cg,
+                           char **why);
+/* Small files of a cgroup directory: write text to file; read a number,
+ * the whole file or the value of "key N" lines (cpu.stat, memory.events);
+ * tell whether a space-separated list (cgroup.controllers) has word (1, 0,
+ * or -errno). */
+int uvexec__cgroup_write(int dirfd, const char *file, const char *text);
+int uvexec__cgroup_read(int dirfd, const char *file, const char *key,
+                        uint64_t *value);
+int uvexec__cgroup_has(int dirfd, const char *file, const char *word);
 /* 1 when a process is in the tree, 0 when it is empty, or -errno. */
 int uvexec__cgroup_populated(const uvexec__cgroup_t *cg);
 /* How many processes the tree holds, or -errno. */
@@ -325,6 +340,23 @@ typedef struct {
   int polling;
 } uvexec__contain_t;
 
+/* ---- limits of the tree (limits.c) ---------------------------------------- */
+
+/* The controllers a limit uses, in this order: memory, pids, cpu. */
+#define UVEXEC__LIMITS 3
+
+typedef struct {
+  uint64_t value[UVEXEC__LIMITS]; /* configuration; 0: none */
+  /* The run. */
+  int v2[UVEXEC__LIMITS];             /* set on the contained v2 directory */
+  uvexec__cgroup_t v1[UVEXEC__LIMITS]; /* else a v1 directory of its own */
+  int join[UVEXEC__LIMITS]; /* its cgroup.procs, for the child; -1 */
+  int v2_dirfd;             /* the contained directory (contain.c's), -1 */
+  int measured;             /* the usage below was read */
+  uint64_t memory_peak;
+  uint64_t oom_kills;
+} uvexec__limits_t;
+
 /* ---- readiness and the watchdog (ready.c) ------------------------------- */
 
 #define UVEXEC__READY_NOTIFY 1 /* systemd's notify protocol */
@@ -431,6 +463,10 @@ struct uvexec_cmd_s {
   int wait_error;  /* the exit status could not be had (UV_ECHILD) */
   int have_rusage;
   uvexec_rusage_t rusage;
+  struct rusage rusage_full; /* all of it, when have_rusage */
+  uint64_t started_ns, exited_ns; /* uv_hrtime() at the start, at the exit */
+  int tree_cpu_known;
+  uint64_t tree_user_usec, tree_system_usec;
   char *error;      /* the last message, in messages; NULL: none now */
   uvexec__message_t *messages; /* owned */
   uvexec__handles_t handles;   /* handles.c */
@@ -442,6 +478,7 @@ struct uvexec_cmd_s {
   uvexec__foreground_t fg; /* foreground.c */
   uvexec__timers_t timers; /* timers.c */
   uvexec__contain_t contain; /* contain.c */
+  uvexec__limits_t limits;   /* limits.c */
   uvexec__ready_t ready;     /* ready.c */
   int leftovers; /* processes of the tree left at the exit, and stopped */
   int suspended; /* uvexec_suspend: frozen or SIGSTOPped */
@@ -518,7 +555,7 @@ typedef struct {
   int err;
   int64_t exit_status;
   int term_signal;
-  const uvexec_rusage_t *rusage;
+  const struct rusage *rusage;
   const char *data; /* UVEXEC__EV_OUTPUT */
   size_t len;
   int which; /* 0 stdout, 1 stderr */
@@ -641,6 +678,10 @@ typedef struct {
   /* The child is a daemon: it runs as a grandchild, whose parent leaves
    * at once, and is never this process's (clone engine only). */
   int detach;
+  /* cgroup.procs files of cgroup v1 directories the child joins, by
+   * writing "0", before anything else (clone engine only). */
+  int join_fds[UVEXEC__LIMITS];
+  int njoin;
 } uvexec__spawn_plan_t;
 
 /* The child's fd is the terminal of uvexec__spawn_plan_t.tty. */
@@ -753,6 +794,28 @@ int uvexec__contain_empty(const uvexec_cmd_t *cmd);
 /* uvexec__contain_close removes the directory, killing and waiting for
  * what is left in it first (a free). */
 void uvexec__contain_close(uvexec_cmd_t *cmd);
+/* uvexec__contain_measure reads the tree's CPU (cpu.stat), once the tree
+ * is gone and before the directory is removed. */
+int uvexec__contain_measure(const uvexec_cmd_t *cmd, uint64_t *user,
+                            uint64_t *system);
+
+/* limits.c: limits of the tree (memory, pids, cpu), on the contained v2
+ * directory or in v1 directories of their own. open after the v2
+ * directory is made (-1: none), with an error message on failure and
+ * nothing left; join_fds gives the cgroup.procs fds the child writes "0"
+ * to before anything else (at most UVEXEC__LIMITS), closed by spawned once
+ * it has; measure reads the memory peak and OOM kills before close
+ * removes the directories. */
+int uvexec__limits_any(const uvexec_cmd_t *cmd);
+int uvexec__limits_open(uvexec_cmd_t *cmd, int v2_dirfd);
+int uvexec__limits_join_fds(const uvexec_cmd_t *cmd, int fds[]);
+void uvexec__limits_spawned(uvexec_cmd_t *cmd);
+void uvexec__limits_measure(uvexec_cmd_t *cmd);
+void uvexec__limits_close(uvexec_cmd_t *cmd);
+/* uvexec__limits_write_v2 writes limit i (0 memory, 1 pids, 2 cpu) into
+ * the files of a cgroup v2 directory: memory.max (and memory.swap.max 0),
+ * pids.max, cpu.max as "quota period". */
+int uvexec__limits_write_v2(int dirfd, int i, uint64_t value);
 
 /* ready.c: readiness and the watchdog. */
 /* uvexec__ready_prepare makes, before the child, the notify socket and

@@ -80,6 +80,13 @@ static int final_status(uvexec_cmd_t *cmd) {
     uvexec__set_error(cmd, "wait: %s", uvexec_strerror(cmd->wait_error));
     return cmd->wait_error;
   }
+  if (failed && cmd->limits.measured && cmd->limits.oom_kills > 0) {
+    /* The kernel killed a process of the tree for the memory limit: the
+     * failure is that, whichever process it was. */
+    uvexec__set_error(cmd, "killed: out of memory (limit %llu bytes)",
+                      (unsigned long long)cmd->limits.value[0]);
+    return UVEXEC_EOOM;
+  }
   if (failed) {
     uvexec__set_exit_error(cmd);
     return cmd->term_signal != 0 ? UVEXEC_ESIGNALED : UVEXEC_EEXIT;
@@ -116,7 +123,13 @@ static void maybe_done(uvexec_cmd_t *cmd) {
   uvexec__writer_close(cmd);
   uvexec__timers_close(cmd);
   uvexec__ready_close(cmd);
+  /* What the tree used is read while its directories are still there. */
+  if (uvexec__contain_measure(cmd, &cmd->tree_user_usec,
+                              &cmd->tree_system_usec) == 0)
+    cmd->tree_cpu_known = 1;
+  uvexec__limits_measure(cmd);
   uvexec__contain_close(cmd);
+  uvexec__limits_close(cmd);
   status = final_status(cmd);
   cmd->status = status;
   if (cmd->done_cb != NULL && !cmd->freed)
@@ -219,6 +232,10 @@ static void close_exit_watch(uvexec_cmd_t *cmd) {
 
 /* ---- the events ---------------------------------------------------------- */
 
+static uint64_t usec(const struct timeval *tv) {
+  return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
+}
+
 /* exited records the exit and bounds the wait for the streams after it. */
 static void exited(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
   cmd->exited = 1;
@@ -226,9 +243,13 @@ static void exited(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
   cmd->term_signal = ev->term_signal;
   if (ev->type == UVEXEC__EV_LOST)
     cmd->wait_error = ev->err;
+  cmd->exited_ns = uv_hrtime();
   if (ev->rusage != NULL) {
     cmd->have_rusage = 1;
-    cmd->rusage = *ev->rusage;
+    cmd->rusage_full = *ev->rusage;
+    cmd->rusage.user_usec = usec(&ev->rusage->ru_utime);
+    cmd->rusage.system_usec = usec(&ev->rusage->ru_stime);
+    cmd->rusage.maxrss_kib = (uint64_t)ev->rusage->ru_maxrss;
   }
   close_exit_watch(cmd);
   if (cmd->freed)
@@ -294,6 +315,15 @@ void uvexec__lifecycle_adopt(uvexec_cmd_t *cmd, uvexec_cmd_t *from) {
   cmd->wait_error = from->wait_error;
   cmd->have_rusage = from->have_rusage;
   cmd->rusage = from->rusage;
+  cmd->rusage_full = from->rusage_full;
+  cmd->started_ns = from->started_ns;
+  cmd->exited_ns = from->exited_ns;
+  cmd->tree_cpu_known = from->tree_cpu_known;
+  cmd->tree_user_usec = from->tree_user_usec;
+  cmd->tree_system_usec = from->tree_system_usec;
+  cmd->limits.measured = from->limits.measured;
+  cmd->limits.memory_peak = from->limits.memory_peak;
+  cmd->limits.oom_kills = from->limits.oom_kills;
   cmd->leftovers = from->leftovers;
   /* The captures trade places: each buffer is freed with its new owner. */
   for (i = 0; i < 2; i++) {
@@ -457,6 +487,11 @@ static int spawn(uvexec_cmd_t *cmd) {
   }
   if (cmd->contain.on) {
     err = uvexec__contain_open(cmd);
+    if (err == 0 && uvexec__limits_any(cmd)) {
+      err = uvexec__limits_open(cmd, cmd->contain.cg.dirfd);
+      if (err != 0)
+        uvexec__contain_close(cmd);
+    }
     if (err != 0) {
       uvexec__ready_close(cmd);
       free(envp);
@@ -476,6 +511,7 @@ static int spawn(uvexec_cmd_t *cmd) {
   if (err != 0) {
     uvexec__stdio_abort(cmd);
     uvexec__contain_close(cmd);
+    uvexec__limits_close(cmd);
     uvexec__ready_close(cmd);
     if (extra != cmd->extra_fds)
       free(extra);
@@ -498,7 +534,9 @@ static int spawn(uvexec_cmd_t *cmd) {
   plan.cgroup_fd = cmd->contain.cg.dirfd;
   plan.foreground_fd = cmd->fg.fd;
   plan.detach = cmd->detached;
+  plan.njoin = uvexec__limits_join_fds(cmd, plan.join_fds);
   plan_files(cmd, &plan);
+  cmd->started_ns = uv_hrtime();
 
   if (engine == UVEXEC_ENGINE_CLONE) {
     err = uvexec__engine_clone_spawn(cmd, &plan, &pidfd);
@@ -526,6 +564,7 @@ static int spawn(uvexec_cmd_t *cmd) {
     if (owned[i])
       close(child_fds[i]);
   uvexec__ready_spawned(cmd);
+  uvexec__limits_spawned(cmd);
   if (extra != cmd->extra_fds)
     free(extra);
   if (argv_owned)
@@ -536,6 +575,7 @@ static int spawn(uvexec_cmd_t *cmd) {
     uvexec__stdio_abort(cmd);
     uvexec__foreground_close(cmd);
     uvexec__contain_close(cmd);
+    uvexec__limits_close(cmd);
     uvexec__ready_close(cmd);
     if (cmd->error == NULL)
       uvexec__set_start_error(cmd, err, "fork/exec", cmd->path);
@@ -683,6 +723,7 @@ void uvexec_cmd_free(uvexec_cmd_t *cmd) {
     close_exit_watch(cmd);
     uvexec__foreground_close(cmd);
     uvexec__contain_close(cmd); /* the tree, killed and waited for */
+    uvexec__limits_close(cmd);
     uvexec__ready_close(cmd);
     uvexec__reader_abandon(&cmd->out[0]);
     uvexec__reader_abandon(&cmd->out[1]);

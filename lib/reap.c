@@ -46,10 +46,6 @@ void uvexec__reap_close(uvexec_cmd_t *cmd) {
   }
 }
 
-static uint64_t usec(const struct timeval *tv) {
-  return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
-}
-
 /* A reap by someone else makes waitid() answer ECHILD a moment before the
  * kernel has filed the status for the pidfd (the reaper has claimed the
  * child and is still releasing it; the kernel answers EAGAIN's "not yet"
@@ -100,7 +96,6 @@ static void lost(uvexec_cmd_t *cmd) {
 static void on_pidfd(uv_poll_t *handle, int status, int events) {
   uvexec_cmd_t *cmd = handle->data;
   uvexec__event_t ev = {.type = UVEXEC__EV_EXITED};
-  uvexec_rusage_t measured;
   struct rusage usage;
   siginfo_t info;
   int err;
@@ -119,12 +114,8 @@ static void on_pidfd(uv_poll_t *handle, int status, int events) {
   uvexec__reap_close(cmd);
   /* With the uv engine the resource usage stays unmeasured, so that the
    * uv engine always answers the same whoever reaped. */
-  if (!cmd->engine_reaps_uv) {
-    measured.user_usec = usec(&usage.ru_utime);
-    measured.system_usec = usec(&usage.ru_stime);
-    measured.maxrss_kib = (uint64_t)usage.ru_maxrss;
-    ev.rusage = &measured;
-  }
+  if (!cmd->engine_reaps_uv)
+    ev.rusage = &usage;
   if (info.si_code == CLD_EXITED)
     ev.exit_status = info.si_status;
   else

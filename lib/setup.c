@@ -117,6 +117,25 @@ int uvexec_cmd_set_contain(uvexec_cmd_t *cmd, const char *parent) {
   return 0;
 }
 
+int uvexec_cmd_set_limit(uvexec_cmd_t *cmd, int what, uint64_t value) {
+  int i;
+
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (what == UVEXEC_LIMIT_MEMORY)
+    i = 0;
+  else if (what == UVEXEC_LIMIT_PIDS)
+    i = 1;
+  else if (what == UVEXEC_LIMIT_CPU)
+    i = 2;
+  else
+    return UV_EINVAL;
+  if (value == 0 || value > INT64_MAX)
+    return UV_EINVAL;
+  cmd->limits.value[i] = value;
+  cmd->contain.on = 1; /* a limit is a limit of the whole tree */
+  return 0;
+}
+
 int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on) {
   UVEXEC__GUARD_CONFIG(cmd);
   cmd->setup.keep_fds = on == 0;
@@ -158,6 +177,7 @@ int uvexec__setup_copy(uvexec_cmd_t *to, const uvexec_cmd_t *from) {
   t->cgroup = NULL;
   to->contain.on = from->contain.on;
   to->contain.parent = NULL;
+  memcpy(to->limits.value, from->limits.value, sizeof(to->limits.value));
   if (s->rlimit_count > 0) {
     t->rlimits = malloc(s->rlimit_count * sizeof(*t->rlimits));
     if (t->rlimits == NULL)

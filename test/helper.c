@@ -811,6 +811,80 @@ static int cmd_escape(long n, const char *mode) {
   return 0;
 }
 
+/* ---- usage and limits ------------------------------------------------------ */
+
+/* alloc MB: allocates MB MiB and touches every page, then says
+ * "allocated MB" (a process under a smaller memory limit is OOM-killed
+ * before it can). */
+static int cmd_alloc(long mb) {
+  size_t len = (size_t)mb << 20, i;
+  /* volatile: a compiler may drop an allocation nothing reads (clang
+   * does), and the pages must really be touched. */
+  volatile char *p = malloc(len);
+
+  if (p == NULL) {
+    fprintf(stderr, "alloc: malloc failed\n");
+    return 1;
+  }
+  for (i = 0; i < len; i += 4096)
+    p[i] = (char)i;
+  printf("allocated %ld\n", mb);
+  fflush(stdout);
+  free((void *)p);
+  return 0;
+}
+
+/* forks N: forks N children that wait (paused) to be killed, as far as
+ * the kernel lets it, then says "forked K failed F errno E", kills and
+ * reaps them all. */
+static int cmd_forks(long n) {
+  pid_t pids[1024];
+  long k = 0, failed = 0, i;
+  int last_errno = 0;
+
+  if (n > 1024)
+    n = 1024;
+  for (i = 0; i < n; i++) {
+    pid_t pid = fork();
+
+    if (pid == 0) {
+      pause();
+      _exit(0);
+    }
+    if (pid < 0) {
+      failed++;
+      last_errno = errno;
+      continue;
+    }
+    pids[k++] = pid;
+  }
+  printf("forked %ld failed %ld errno %d\n", k, failed, last_errno);
+  fflush(stdout);
+  for (i = 0; i < k; i++)
+    kill(pids[i], SIGKILL);
+  for (i = 0; i < k; i++)
+    waitpid(pids[i], NULL, 0);
+  return 0;
+}
+
+/* spin MS: burns CPU for MS milliseconds of wall time. */
+static int cmd_spin(long ms) {
+  struct timespec start, now;
+  volatile unsigned long x = 0;
+
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do {
+    for (int i = 0; i < 100000; i++)
+      x += (unsigned long)i;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while ((now.tv_sec - start.tv_sec) * 1000 +
+               (now.tv_nsec - start.tv_nsec) / 1000000 <
+           ms);
+  /* The sum is printed (as its parity) so that the loop is not idle. */
+  printf("spun %ld (%lu)\n", ms, x & 1u);
+  return 0;
+}
+
 /* forkloop MAX: forks children that wait to be killed, as fast as it can,
  * says "ready" after the first 50, and stops at MAX (a bound, so that a
  * test gone wrong cannot take the machine's pids). */
@@ -1116,6 +1190,18 @@ int main(int argc, char **argv) {
   if (strcmp(sub, "forkloop") == 0) {
     NEED(1);
     return cmd_forkloop(parse_long(argv[0], "forkloop: bad count"));
+  }
+  if (strcmp(sub, "alloc") == 0) {
+    NEED(1);
+    return cmd_alloc(parse_long(argv[0], "alloc: bad size"));
+  }
+  if (strcmp(sub, "forks") == 0) {
+    NEED(1);
+    return cmd_forks(parse_long(argv[0], "forks: bad count"));
+  }
+  if (strcmp(sub, "spin") == 0) {
+    NEED(1);
+    return cmd_spin(parse_long(argv[0], "spin: bad ms"));
   }
   if (strcmp(sub, "tick") == 0) {
     NEED(1);
