@@ -426,17 +426,20 @@ UVEXEC_EXTERN int uvexec_cmd_set_detached(uvexec_cmd_t *cmd, int on);
  * Ctty): how a program on a terminal runs `$EDITOR`. The child leads a new
  * process group, which becomes the terminal's foreground group before the
  * program runs, so that it is never stopped by SIGTTIN or SIGTTOU for
- * reading the terminal or changing its modes. When the run is done (also
- * when the child was killed, the start failed after the child took the
- * terminal, or the cmd is freed), the group that had the terminal at the
- * start gets it back (SIGTTOU is blocked around the call, so the caller is
+ * reading the terminal or changing its modes. As soon as the child's exit
+ * is seen (also when it was killed, the start failed after the child took
+ * the terminal, or the cmd is freed), before done, which may wait longer
+ * for the streams, the group that had the terminal at the start gets it
+ * back (SIGTTOU is blocked around the call, so the caller is
  * not stopped for taking it) and the terminal's modes saved at the start
  * are restored: an editor killed in raw mode leaves no raw terminal.
  * Signals from uvexec_kill(), uvexec_cancel() and the timeout reach the
  * child's whole group. A child stopped from the terminal (^Z, SIGTSTP)
  * stays stopped and keeps the foreground: uvexec sees no exit, done does
  * not come, and the caller, which the shell still waits for, decides:
- * uvexec_resume() (SIGCONT) lets it go on, uvexec_cancel() ends it.
+ * uvexec_resume() (SIGCONT) lets it go on, uvexec_cancel() ends it (a
+ * catchable cancel signal is followed by SIGCONT, so that a stopped group
+ * receives it; the same holds for every stop of every cmd).
  * tty_fd must be a terminal whose session is the caller's: else the start
  * fails with the error (UV_ENOTTY, ...) and "exec: foreground: fd N:
  * reason". UV_EBADF for a negative fd; UV_EINVAL at the start together

@@ -162,16 +162,23 @@ static int signal_run(uvexec_cmd_t *cmd, int signum) {
   return uvexec__reap_signal(cmd, signum);
 }
 
-/* wake gives a suspended run back its CPU, so that a signal it handles
- * reaches it. */
-static void wake(uvexec_cmd_t *cmd) {
-  if (!cmd->suspended)
+/* wake gives a stopped run back its CPU after signum, so that a signal
+ * it handles reaches it: a run uvexec_suspend() stopped is thawed or
+ * continued; any other gets SIGCONT after a catchable signal, since a
+ * process stopped by job control (^Z on its terminal, SIGTSTP, SIGSTOP)
+ * keeps such a signal pending until it is continued, as a shell's kill
+ * of a stopped job knows. */
+static void wake(uvexec_cmd_t *cmd, int signum) {
+  if (cmd->suspended) {
+    cmd->suspended = 0;
+    if (tree_alive(cmd))
+      (void)uvexec__contain_freeze(cmd, 0);
+    else
+      (void)uvexec__reap_signal(cmd, SIGCONT);
     return;
-  cmd->suspended = 0;
-  if (tree_alive(cmd))
-    (void)uvexec__contain_freeze(cmd, 0);
-  else
-    (void)uvexec__reap_signal(cmd, SIGCONT);
+  }
+  if (signum != 0 && signum != SIGKILL && signum != SIGCONT)
+    (void)signal_run(cmd, SIGCONT);
 }
 
 /* One rule covers all the ways a run is cut short (timeout, cancel, the
@@ -193,7 +200,7 @@ void uvexec__lifecycle_stop(uvexec_cmd_t *cmd, int reason, int signum) {
   if (!cmd->exited) {
     if (signum != 0)
       signal_run(cmd, signum);
-    wake(cmd);
+    wake(cmd, signum);
     if (cmd->wait_delay_ms > 0)
       uvexec__delay_start(cmd, cmd->wait_delay_ms, 0);
   } else if (tree_alive(cmd)) {
@@ -218,7 +225,7 @@ static void stop_leftovers(uvexec_cmd_t *cmd) {
     (void)uvexec__contain_signal(cmd, SIGKILL);
     return;
   }
-  wake(cmd);
+  wake(cmd, cmd->cancel_signal);
   uvexec__delay_start(cmd, cmd->wait_delay_ms, 0);
 }
 
@@ -252,6 +259,10 @@ static void exited(uvexec_cmd_t *cmd, const uvexec__event_t *ev) {
     cmd->rusage.maxrss_kib = (uint64_t)ev->rusage->ru_maxrss;
   }
   close_exit_watch(cmd);
+  /* The terminal is the caller's again as soon as the child is gone, as
+   * a shell takes it back after waitpid(): done may wait longer (for end
+   * of file, for a tree). */
+  uvexec__foreground_close(cmd);
   if (cmd->freed)
     return;
   uvexec__timeout_close(cmd);

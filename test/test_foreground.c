@@ -301,6 +301,109 @@ END_TEST
 /* ---- failure ------------------------------------------------------------------ */
 
 /* Not a terminal: the start fails, naming the fd, and leaves nothing. */
+/* proc_state answers the state letter of /proc/PID/stat, or 0 when the
+ * process is gone. */
+static char proc_state(long pid) {
+  char path[64], text[512], *close_paren;
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  if (fgets(text, sizeof text, f) == NULL) {
+    fclose(f);
+    return 0;
+  }
+  fclose(f);
+  close_paren = strrchr(text, ')');
+  return close_paren != NULL && close_paren[1] == ' ' ? close_paren[2] : 0;
+}
+
+/* Stopped from its terminal (^Z) and then cancelled with SIGTERM and no
+ * wait delay: the stopped group is continued, so it gets the signal and
+ * done comes; the terminal and its modes are ours again. */
+static void case_stopped_then_cancelled(session_t *s) {
+  run_t r;
+  uvexec_cmd_t *cmd = tty_cmd(s, &r, "tty-raw", "stay");
+  long pid;
+  int i;
+
+  CASE_CHECK(s, uvexec_cmd_set_foreground(cmd, s->tty) == 0, "set");
+  CASE_CHECK(s, uvexec_cmd_set_cancel_signal(cmd, SIGTERM) == 0, "signal");
+  CASE_CHECK(s, uvexec_start(cmd, &s->loop, on_done) == 0, "start: %s",
+             uvexec_cmd_error(cmd));
+  pid = uvexec_pid(cmd);
+  while (!r.raw_seen && !r.done)
+    uv_run(&s->loop, UV_RUN_ONCE);
+  CASE_CHECK(s, r.raw_seen, "the child did not set the modes");
+  CASE_CHECK(s, write(s->master, "\x1a", 1) == 1, "typing ^Z");
+  for (i = 0; i < 5000 && proc_state(pid) != 'T'; i++) {
+    struct timespec ms = {0, 1000000};
+
+    uv_run(&s->loop, UV_RUN_NOWAIT);
+    nanosleep(&ms, NULL);
+  }
+  CASE_CHECK(s, proc_state(pid) == 'T', "^Z did not stop the child (%c)",
+             proc_state(pid));
+  CASE_CHECK(s, uvexec_cancel(cmd) == 0, "cancel");
+  while (!r.done)
+    uv_run(&s->loop, UV_RUN_ONCE);
+  CASE_CHECK(s, r.status == UV_ECANCELED, "status %s",
+             uvexec_err_name(r.status));
+  CASE_CHECK(s, uvexec_term_signal(cmd) == SIGTERM, "ended by signal %d",
+             uvexec_term_signal(cmd));
+  CASE_CHECK(s, tcgetpgrp(s->tty) == getpgrp(), "the terminal is not back");
+  CASE_CHECK(s, echo_and_canon(s->tty) == 1, "the modes are not restored");
+  uvexec_cmd_free(cmd);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  CASE_CHECK(s, uv_loop_close(&s->loop) == 0, "loop not closed");
+}
+
+START_TEST(test_stopped_then_cancelled) {
+  in_session(case_stopped_then_cancelled);
+}
+END_TEST
+
+/* The terminal comes back when the child's exit is seen, not only at
+ * done: here done waits a second more for a process of another session
+ * that holds the captured stdout. */
+static void case_back_at_the_exit(session_t *s) {
+  char script[600];
+  run_t r;
+  uvexec_cmd_t *cmd;
+  long pid;
+
+  snprintf(script, sizeof script, "setsid sleep 1 & exit 0");
+  cmd = uvexec_command("sh", "-c", script, NULL);
+  CASE_CHECK(s, cmd != NULL, "uvexec_command");
+  memset(&r, 0, sizeof r);
+  uvexec_cmd_set_data(cmd, &r);
+  CASE_CHECK(s, uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE) == 0, "engine");
+  CASE_CHECK(s, uvexec_cmd_stdout(cmd, UVEXEC_CAPTURE) == 0, "capture");
+  CASE_CHECK(s, uvexec_cmd_set_foreground(cmd, s->tty) == 0, "set");
+  CASE_CHECK(s, uvexec_start(cmd, &s->loop, on_done) == 0, "start: %s",
+             uvexec_cmd_error(cmd));
+  pid = uvexec_pid(cmd);
+  /* Until the exit is seen (the child is reaped: its pid is gone). */
+  while (proc_state(pid) != 0 && !r.done)
+    uv_run(&s->loop, UV_RUN_ONCE);
+  CASE_CHECK(s, !r.done, "done came before the grandchild closed stdout");
+  CASE_CHECK(s, tcgetpgrp(s->tty) == getpgrp(),
+             "the terminal is still the exited child's");
+  while (!r.done)
+    uv_run(&s->loop, UV_RUN_ONCE);
+  CASE_CHECK(s, r.status == 0, "status %s", uvexec_err_name(r.status));
+  uvexec_cmd_free(cmd);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  CASE_CHECK(s, uv_loop_close(&s->loop) == 0, "loop not closed");
+}
+
+START_TEST(test_back_at_the_exit) {
+  in_session(case_back_at_the_exit);
+}
+END_TEST
+
 START_TEST(test_not_a_terminal) {
   uvexec_cmd_t *cmd = helper_cmd("echo", "x", NULL);
   int p[2], err;
@@ -369,6 +472,8 @@ int main(void) {
     ADD_TEST(s, test_freed_while_running);
     ADD_TEST(s, test_background_without_it);
     ADD_TEST(s, test_not_a_terminal);
+    ADD_TEST(s, test_stopped_then_cancelled);
+    ADD_TEST(s, test_back_at_the_exit);
   } else {
     fprintf(stderr, "foreground: no pidfds here (valgrind, or an old "
                     "kernel): the clone engine cannot start, and the "
