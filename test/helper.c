@@ -867,6 +867,20 @@ static int cmd_forks(long n) {
   return 0;
 }
 
+/* burn MS: burns MS milliseconds of CPU time, however long that takes. */
+static int cmd_burn(long ms) {
+  struct timespec now;
+  volatile unsigned long x = 0;
+
+  do {
+    for (int i = 0; i < 100000; i++)
+      x += (unsigned long)i;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  } while (now.tv_sec * 1000 + now.tv_nsec / 1000000 < ms);
+  printf("burnt %ld (%lu)\n", ms, x & 1u);
+  return 0;
+}
+
 /* spin MS: burns CPU for MS milliseconds of wall time. */
 static int cmd_spin(long ms) {
   struct timespec start, now;
@@ -1198,6 +1212,10 @@ int main(int argc, char **argv) {
   if (strcmp(sub, "forks") == 0) {
     NEED(1);
     return cmd_forks(parse_long(argv[0], "forks: bad count"));
+  }
+  if (strcmp(sub, "burn") == 0) {
+    NEED(1);
+    return cmd_burn(parse_long(argv[0], "burn: bad ms"));
   }
   if (strcmp(sub, "spin") == 0) {
     NEED(1);

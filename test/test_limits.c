@@ -210,23 +210,30 @@ START_TEST(test_usage_plain) {
 END_TEST
 
 /* An orphan of the contained tree burns 0.4 s of CPU that the child never
- * waited for: the child's rusage misses it, the tree's CPU has it. */
+ * waited for (the shell watches its pid end with kill -0): the child's
+ * rusage misses it, the tree's CPU has it. */
 START_TEST(test_usage_tree_cpu_of_an_orphan) {
-  char script[PATH_MAX + 64];
+  char script[2 * PATH_MAX + 200], pidfile[] = "/tmp/uvexec-orphan-XXXXXX";
   uvexec_cmd_t *cmd;
   uvexec_usage_t u;
+  int fd = mkstemp(pidfile);
 
-  snprintf(script, sizeof script, "(\"%s\" spin 400 &); sleep 0.8",
-           helper_path());
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  snprintf(script, sizeof script,
+           "(\"%s\" burn 400 >/dev/null & echo $! >%s); "
+           "while kill -0 \"$(cat %s)\" 2>/dev/null; do sleep 0.05; done",
+           helper_path(), pidfile, pidfile);
   cmd = uvexec_command("sh", "-c", script, NULL);
   ck_assert_int_eq(uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE), 0);
   ck_assert_int_eq(uvexec_cmd_set_contain(cmd, suite_dir), 0);
   ck_assert_int_eq(uvexec_run(cmd), 0);
   ck_assert_int_eq(uvexec_usage(cmd, &u), 0);
   ck_assert_uint_eq(u.known, UVEXEC_USAGE_RUSAGE | UVEXEC_USAGE_TREE_CPU);
-  ck_assert_uint_ge(u.tree_user_usec + u.tree_system_usec, 300000);
-  ck_assert_uint_lt(u.user_usec + u.system_usec, 150000);
+  ck_assert_uint_ge(u.tree_user_usec + u.tree_system_usec, 400000);
+  ck_assert_uint_lt(u.user_usec + u.system_usec, 200000);
   uvexec_cmd_free(cmd);
+  unlink(pidfile);
   ck_assert_int_eq(leftovers(), 0);
 }
 END_TEST
