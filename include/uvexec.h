@@ -1170,9 +1170,12 @@ UVEXEC_EXTERN int uvexec_group_set_halt_after(uvexec_group_t *g,
  * done callback comes once, with the cmd you added, when its last try is
  * done: then the cmd reads as that try ran (its status, exit code,
  * signal, usage, pid, message and captured output), and it counts once,
- * as succeeded or failed. A cmd that cannot start, that was cancelled
+ * as succeeded or failed. While a retry runs, uvexec_cancel(),
+ * uvexec_kill(), uvexec_suspend(), uvexec_resume() and uvexec_pid() on
+ * your cmd act on it. A cmd that cannot start, that was cancelled
  * (uvexec_cancel, uvexec_group_cancel) or that failed after the group
- * stopped is not retried. Applies to cmds added after the call.
+ * stopped is not retried, nor one with a stdin pipe (its bytes went to the
+ * failed try). Applies to cmds added after the call.
  * UV_EINVAL for a NULL or freed group. */
 UVEXEC_EXTERN int uvexec_group_set_retries(uvexec_group_t *g, unsigned n);
 

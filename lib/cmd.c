@@ -663,6 +663,8 @@ int uvexec__detached_check(uvexec_cmd_t *cmd) {
 /* ---- results -------------------------------------------------------------- */
 
 int uvexec_pid(const uvexec_cmd_t *cmd) {
+  if (cmd != NULL && cmd->forward != NULL)
+    cmd = cmd->forward;
   if (cmd == NULL || cmd->pid <= 0)
     return UV_ESRCH;
   return cmd->pid;

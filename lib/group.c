@@ -142,6 +142,7 @@ static void list_splice(list_t *dst, list_t *src) {
  * is gone, or the copy's outcome was taken. Freeing a copy that still runs
  * kills and reaps its child. */
 static void forget_retry(node_t *n) {
+  n->cmd->forward = NULL;
   if (n->run != n->cmd) {
     n->run->group_node = NULL;
     uvexec_cmd_free(n->run);
@@ -266,7 +267,10 @@ static void on_cmd_done(uvexec_cmd_t *cmd, int status);
 static int retry(uvexec_group_t *g, node_t *n, int status) {
   uvexec_cmd_t *copy;
 
-  if (n->retries == 0 || g->stopped || g->freed || status == UV_ECANCELED)
+  /* A stdin stream's bytes went to the try that failed, and are not
+   * kept: a copy would wait for input that never comes. */
+  if (n->retries == 0 || g->stopped || g->freed || status == UV_ECANCELED ||
+      n->cmd->in.streaming)
     return 0;
   copy = uvexec_cmd_copy(n->cmd);
   if (copy == NULL)
@@ -284,6 +288,7 @@ static int retry(uvexec_group_t *g, node_t *n, int status) {
     uvexec_cmd_free(n->run);
   }
   n->run = copy;
+  n->cmd->forward = copy; /* the caller's cancel, kill, pid reach it */
   n->retries--;
   g->retried++;
   return 1;

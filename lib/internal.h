@@ -501,6 +501,10 @@ struct uvexec_cmd_s {
   void *group_node; /* the group entry of this cmd; NULL otherwise */
   void *pipeline;   /* the pipeline that owns this cmd; NULL otherwise */
   void *service;    /* the service whose template or run this cmd is */
+  /* A later run that stands for this one while it runs (a group's retry,
+   * set and cleared by group.c): what uvexec_cancel, uvexec_kill,
+   * uvexec_suspend, uvexec_resume and uvexec_pid act on meanwhile. */
+  uvexec_cmd_t *forward;
 };
 
 /* UVEXEC__GUARD_CONFIG begins every setter of a cmd: a NULL cmd is

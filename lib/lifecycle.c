@@ -661,6 +661,8 @@ int uvexec_start(uvexec_cmd_t *cmd, uv_loop_t *loop, uvexec_done_cb done_cb) {
 /* ---- what the caller may do while it runs ------------------------------- */
 
 int uvexec_cancel(uvexec_cmd_t *cmd) {
+  if (cmd != NULL && cmd->forward != NULL)
+    cmd = cmd->forward;
   if (cmd == NULL || cmd->state == UVEXEC__CONFIGURING ||
       cmd->state == UVEXEC__FAILED)
     return UV_EINVAL;
@@ -671,6 +673,8 @@ int uvexec_cancel(uvexec_cmd_t *cmd) {
 int uvexec_kill(uvexec_cmd_t *cmd, int signum) {
   if (cmd == NULL || signum < 0 || signum >= NSIG)
     return UV_EINVAL;
+  if (cmd->forward != NULL)
+    cmd = cmd->forward;
   return signal_run(cmd, signum);
 }
 
@@ -682,6 +686,8 @@ static int suspend_run(uvexec_cmd_t *cmd, int on) {
 
   if (cmd == NULL)
     return UV_EINVAL;
+  if (cmd->forward != NULL)
+    cmd = cmd->forward;
   if (cmd->state != UVEXEC__RUNNING || cmd->exited)
     return UV_ESRCH;
   if (cmd->contain.on)

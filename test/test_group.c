@@ -1249,6 +1249,73 @@ START_TEST(test_free_during_retry) {
 }
 END_TEST
 
+/* A cmd with a stdin pipe is not retried: its bytes went to the first
+ * try, and a copy would wait for input that never comes. */
+START_TEST(test_no_retry_with_a_stdin_pipe) {
+  char file[64];
+  uvexec_group_t *g = uvexec_group_new(test_loop, 1);
+  uvexec_cmd_t *cmd;
+
+  memset(&R, 0, sizeof(R));
+  tries_file(file);
+  cmd = script_cmd("read x; echo \"$x\" >>\"$1\"; exit 1", file);
+  ck_assert_int_eq(uvexec_cmd_stdin_pipe(cmd), 0);
+  ck_assert_int_eq(uvexec_group_set_retries(g, 3), 0);
+  ck_assert_int_eq(uvexec_group_add(g, cmd, on_retry_done), 0);
+  ck_assert_int_eq(uvexec_write(cmd, "hello\n", 6), 0);
+  ck_assert_int_eq(uvexec_close_stdin(cmd), 0);
+  run_loop_until(test_loop, &R.done_calls, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(R.status, UVEXEC_EEXIT);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(R.done_calls, 1);
+  ck_assert_int_eq(lines_in(file, NULL, 0), 1);
+  uvexec_group_free(g);
+  uvexec_cmd_free(cmd);
+  unlink(file);
+}
+END_TEST
+
+/* While a retry runs, the caller's cmd answers for it: its pid is the
+ * retry's, and a cancel of it ends the retry, with no further try. */
+static void on_retry_line(uvexec_cmd_t *cmd, const char *data, size_t len) {
+  (void)data;
+  if (len > 0 && cmd != R.ours) {
+    /* The second try runs: act through the caller's cmd. */
+    R.stream_calls_from_copy++;
+    ck_assert_int_eq(uvexec_pid(R.ours), uvexec_pid(cmd));
+    ck_assert_int_eq(uvexec_cancel(R.ours), 0);
+  }
+}
+
+START_TEST(test_cancel_reaches_the_retry) {
+  char file[64];
+  uvexec_group_t *g = uvexec_group_new(test_loop, 1);
+  uvexec_cmd_t *cmd;
+
+  memset(&R, 0, sizeof(R));
+  tries_file(file);
+  cmd = script_cmd("echo x >>\"$1\"; n=$(wc -l <\"$1\"); "
+                   "if [ \"$n\" -ge 2 ]; then echo second; exec sleep 30; fi; "
+                   "exit 1",
+                   file);
+  R.ours = cmd;
+  uvexec_cmd_set_data(cmd, &R);
+  ck_assert_int_eq(uvexec_cmd_on_stdout(cmd, on_retry_line), 0);
+  ck_assert_int_eq(uvexec_group_set_retries(g, 5), 0);
+  ck_assert_int_eq(uvexec_group_add(g, cmd, on_retry_done), 0);
+  run_loop_until(test_loop, &R.done_calls, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(R.status, UV_ECANCELED);
+  ck_assert_int_eq(R.stream_calls_from_copy, 1);
+  run_loop_to_end(test_loop, TEST_TIMEOUT_MS);
+  ck_assert_int_eq(R.done_calls, 1);
+  ck_assert_int_eq(lines_in(file, NULL, 0), 2);
+  ck_assert_int_eq(uvexec_group_count(g, UVEXEC_COUNT_FAILED), 1);
+  uvexec_group_free(g);
+  uvexec_cmd_free(cmd);
+  unlink(file);
+}
+END_TEST
+
 /* --halt soon,fail=2: the group stops starting cmds at its second
  * failure, not its first; what was queued then is skipped. */
 START_TEST(test_halt_after_two_failures) {
@@ -1352,5 +1419,7 @@ int main(void) {
   ADD_TEST(s, test_free_during_retry);
   ADD_TEST(s, test_halt_after_two_failures);
   ADD_TEST(s, test_retries_before_halt);
+  ADD_TEST(s, test_no_retry_with_a_stdin_pipe);
+  ADD_TEST(s, test_cancel_reaches_the_retry);
   return run_suite(s);
 }
