@@ -650,6 +650,12 @@ static int daemon_started(uvexec_cmd_t *cmd, child_t *c, int report,
     c->step = got[0];
     c->err = got[1];
     c->which = got[2];
+    /* When this process is a subreaper, the daemon that failed is its
+     * child now (it was reparented before its parent was reaped above):
+     * reaped here, else nobody would. ECHILD at once otherwise. */
+    if (c->daemon > 0)
+      while (waitpid(c->daemon, NULL, 0) < 0 && errno == EINTR)
+        ;
     return child_error(cmd, c);
   }
   if (c->daemon <= 0) {

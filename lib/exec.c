@@ -253,6 +253,13 @@ int uvexec_exec(uvexec_cmd_t *cmd) {
                       cmd->detached ? "detaching" : "the foreground");
     return UV_EINVAL;
   }
+  if (cmd->contain.on) {
+    /* A contained tree is born into its cgroup and ends with its cmd:
+     * this process would be neither. Never a silent run without it. */
+    uvexec__set_error(cmd, "exec: containment and limits are for a child, "
+                           "not for replacing this process");
+    return UV_EINVAL;
+  }
 
   saved_init(&s);
   dir = cmd->dir != NULL && cmd->dir[0] != '\0' ? cmd->dir : NULL;

@@ -129,7 +129,10 @@ int uvexec_cmd_set_limit(uvexec_cmd_t *cmd, int what, uint64_t value) {
     i = 2;
   else
     return UV_EINVAL;
-  if (value == 0 || value > INT64_MAX)
+  /* Bounds that keep every file's arithmetic exact: a million CPUs, the
+   * kernel's most pids (PID_MAX_LIMIT). */
+  if (value == 0 || value > INT64_MAX || (i == 1 && value > 4194304) ||
+      (i == 2 && value > 1000000000))
     return UV_EINVAL;
   cmd->limits.value[i] = value;
   cmd->contain.on = 1; /* a limit is a limit of the whole tree */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -222,6 +223,22 @@ START_TEST(test_daemon_start_errors) {
 }
 END_TEST
 
+/* A subreaper adopts the daemon that failed (its parent is reaped first):
+ * the failed start reaps it too, so no zombie is left behind. */
+START_TEST(test_daemon_failure_under_a_subreaper) {
+  uvexec_cmd_t *cmd;
+
+  ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  cmd = daemon_cmd("echo", "x");
+  ck_assert_int_eq(
+      uvexec_cmd_stdout_file(cmd, "/nonexistent-uvexec-dir/out", 0), 0);
+  ck_assert_int_eq(uvexec_start(cmd, test_loop, NULL), UV_ENOENT);
+  uvexec_cmd_free(cmd);
+  assert_no_zombies();
+  ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
+}
+END_TEST
+
 static void expect_refused(uvexec_cmd_t *cmd, const char *mention) {
   ck_assert_int_eq(uvexec_start(cmd, test_loop, NULL), UV_EINVAL);
   ck_assert_msg(strstr(uvexec_cmd_error(cmd), mention) != NULL,
@@ -291,6 +308,7 @@ int main(void) {
     ADD_TEST(s, test_run_and_copy);
     ADD_TEST(s, test_short_daemon);
     ADD_TEST(s, test_daemon_start_errors);
+    ADD_TEST(s, test_daemon_failure_under_a_subreaper);
   } else {
     fprintf(stderr, "detach: no pidfds here (valgrind, or an old kernel): "
                     "the clone engine cannot start, and the daemon cases "

@@ -835,6 +835,16 @@ START_TEST(test_exec_guards) {
   ck_assert_int_eq(uvexec_run(cmd), UV_ENOENT);
   ck_assert_int_eq(uvexec_exec(cmd), UV_EBUSY);
   uvexec_cmd_free(cmd);
+
+  /* Limits and containment are a child's: never a silent exec without
+   * them (this process is not replaced). */
+  cmd = uvexec_command("/bin/true", NULL);
+  ck_assert_int_eq(uvexec_cmd_set_limit(cmd, UVEXEC_LIMIT_MEMORY, 1 << 20), 0);
+  ck_assert_int_eq(uvexec_exec(cmd), UV_EINVAL);
+  ck_assert_str_eq(uvexec_cmd_error(cmd),
+                   "exec: containment and limits are for a child, not for "
+                   "replacing this process");
+  uvexec_cmd_free(cmd);
 }
 END_TEST
 

@@ -253,6 +253,13 @@ START_TEST(test_refusals) {
       UV_EINVAL);
   ck_assert_int_eq(uvexec_cmd_set_limit(cmd, UVEXEC_LIMIT_MEMORY, 0),
                    UV_EINVAL);
+  /* Values whose quota or count the kernel's files cannot hold. */
+  ck_assert_int_eq(uvexec_cmd_set_limit(cmd, UVEXEC_LIMIT_CPU, 184467440737096),
+                   UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_limit(cmd, UVEXEC_LIMIT_CPU, 1000000001),
+                   UV_EINVAL);
+  ck_assert_int_eq(uvexec_cmd_set_limit(cmd, UVEXEC_LIMIT_PIDS, 4194305),
+                   UV_EINVAL);
   ck_assert_int_eq(uvexec_usage(NULL, &u), UV_EINVAL);
   ck_assert_int_eq(uvexec_usage(cmd, NULL), UV_EINVAL);
   /* A limit implies containment, which the uv engine cannot give. */
