@@ -972,8 +972,10 @@ UVEXEC_EXTERN int uvexec_resume(uvexec_cmd_t *cmd);
  * uvexec made there whose owning process is gone (no such pid, or a pid
  * reused by another process) has its processes killed and is removed.
  * Directories of a live owner, this process's own included, are left
- * alone. Answers how many were removed, or an error (UV_ENOENT,
- * UV_EACCES, ... for parent) when none could be. */
+ * alone. The directories of such owners' limits in this process's cgroup
+ * v1 directories (memory, pids, cpu; see uvexec_cmd_set_limit()) go too.
+ * Answers how many were removed, or an error (UV_ENOENT, UV_EACCES, ...
+ * for parent) when none could be. */
 UVEXEC_EXTERN int uvexec_contain_sweep(const char *parent);
 
 /** @} */

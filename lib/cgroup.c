@@ -799,6 +799,41 @@ int uvexec__cgroup_remove(uvexec__cgroup_t *cg) {
 
 #define SWEEP_WAIT_MS 2000
 
+/* sweep_v1 removes the v1 directories of dead owners beside this
+ * process's own in each hierarchy a limit uses. Their processes were in
+ * the owners' v2 directories too, which the sweep killed first; a
+ * directory that still holds one stays (EBUSY). Adds to *swept and *err. */
+static void sweep_v1(int *swept, int *err) {
+  static const char *const controllers[] = {"memory", "pids", "cpu"};
+  unsigned long long start;
+  struct dirent *entry;
+  char *path;
+  size_t i;
+  pid_t pid;
+  DIR *dir;
+  int n;
+
+  for (i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
+    if (uvexec__cgroup_v1_parent(controllers[i], &path) != 0)
+      continue;
+    dir = opendir(path);
+    free(path);
+    if (dir == NULL)
+      continue;
+    while ((entry = readdir(dir)) != NULL) {
+      if (entry->d_type != DT_DIR ||
+          !parse_name(entry->d_name, &pid, &start) || !owner_gone(pid, start))
+        continue;
+      n = unlinkat(dirfd(dir), entry->d_name, AT_REMOVEDIR) == 0 ? 0 : -errno;
+      if (n == 0)
+        (*swept)++;
+      else if (*err == 0)
+        *err = n;
+    }
+    closedir(dir);
+  }
+}
+
 int uvexec_contain_sweep(const char *parent) {
   unsigned long long start;
   struct dirent *entry;
@@ -836,5 +871,6 @@ int uvexec_contain_sweep(const char *parent) {
       err = n;
   }
   closedir(dir);
+  sweep_v1(&swept, &err);
   return swept > 0 || err == 0 ? swept : err;
 }

@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -36,9 +38,14 @@ static char suite_dir[PATH_MAX / 2]; /* the v2 parent of every case */
 static pid_t suite_owner;
 static const char *const controllers[] = {"memory", "pids", "cpu"};
 
+/* remove_suite_dir removes the suite's v2 directory, and with the sweep
+ * whatever a failed case's dead fork left there and in the v1
+ * hierarchies. */
 static void remove_suite_dir(void) {
-  if (suite_dir[0] != '\0' && getpid() == suite_owner)
+  if (suite_dir[0] != '\0' && getpid() == suite_owner) {
+    (void)uvexec_contain_sweep(suite_dir);
     rmdir(suite_dir);
+  }
 }
 
 /* where answers where a limit of controller would go here: "cgroup v2",
@@ -60,15 +67,14 @@ static const char *where(const char *controller) {
   return NULL;
 }
 
-/* leftovers counts the directories this process made (uvexec-<pid>-...)
- * in the v2 parent and in this process's v1 directory of each
- * controller. */
-static int leftovers(void) {
+/* made_by counts the directories process pid made (uvexec-<pid>-...) in
+ * the v2 parent and in this process's v1 directory of each controller. */
+static int made_by(pid_t pid) {
   char prefix[32], *dirs[4] = {NULL, NULL, NULL, NULL};
   struct dirent *e;
   int n = 0, i;
 
-  snprintf(prefix, sizeof prefix, "uvexec-%d-", (int)getpid());
+  snprintf(prefix, sizeof prefix, "uvexec-%d-", (int)pid);
   dirs[0] = strdup(suite_dir);
   for (i = 0; i < 3; i++)
     (void)uvexec__cgroup_v1_parent(controllers[i], &dirs[i + 1]);
@@ -85,6 +91,10 @@ static int leftovers(void) {
     free(dirs[i]);
   }
   return n;
+}
+
+static int leftovers(void) {
+  return made_by(getpid());
 }
 
 static uvexec_cmd_t *limited(const char *sub, const char *arg, int what,
@@ -238,6 +248,47 @@ START_TEST(test_usage_tree_cpu_of_an_orphan) {
 }
 END_TEST
 
+/* ---- after a crash ---------------------------------------------------------- */
+
+/* An owner SIGKILLed while its limited cmd ran leaves a v2 directory and
+ * a v1 directory per limit; uvexec_contain_sweep removes them all, and
+ * the tree with them. */
+START_TEST(test_sweep_after_a_crash) {
+  int sync[2], st;
+  char ready;
+  pid_t owner;
+
+  ck_assert_int_eq(pipe2(sync, O_CLOEXEC), 0);
+  owner = fork();
+  ck_assert_int_ge(owner, 0);
+  if (owner == 0) {
+    uvexec_cmd_t *cmd = uvexec_command("sleep", "60", NULL);
+    uv_loop_t loop;
+
+    close(sync[0]);
+    if (cmd == NULL || uv_loop_init(&loop) != 0 ||
+        uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE) != 0 ||
+        uvexec_cmd_set_contain(cmd, suite_dir) != 0 ||
+        uvexec_cmd_set_limit(cmd, UVEXEC_LIMIT_MEMORY, 64 * MIB) != 0 ||
+        uvexec_cmd_set_limit(cmd, UVEXEC_LIMIT_PIDS, 16) != 0 ||
+        uvexec_start(cmd, &loop, NULL) != 0)
+      _exit(1);
+    if (write(sync[1], "r", 1) != 1)
+      _exit(1);
+    for (;;)
+      pause(); /* until killed */
+  }
+  close(sync[1]);
+  ck_assert_int_eq(read(sync[0], &ready, 1), 1);
+  close(sync[0]);
+  ck_assert_int_eq(made_by(owner), 3); /* v2, v1 memory, v1 pids */
+  ck_assert_int_eq(kill(owner, SIGKILL), 0);
+  ck_assert_int_eq(waitpid(owner, &st, 0), owner);
+  ck_assert_int_eq(uvexec_contain_sweep(suite_dir), 3);
+  ck_assert_int_eq(made_by(owner), 0);
+}
+END_TEST
+
 /* ---- refusals ------------------------------------------------------------- */
 
 START_TEST(test_refusals) {
@@ -373,6 +424,8 @@ int main(void) {
                       "path of a limit is not run, only its file writes "
                       "(test_v2_files)\n");
     ADD_TEST(s, test_usage_tree_cpu_of_an_orphan);
+    if (memory != NULL && pids != NULL)
+      ADD_TEST(s, test_sweep_after_a_crash);
     if (memory != NULL) {
       ADD_TEST(s, test_memory_limit_oom);
       ADD_TEST(s, test_memory_limit_enough);
