@@ -461,8 +461,18 @@ int main(int argc, char **argv) {
          njobs, ok, failed, skipped, elapsed_s(),
          interrupted ? " (interrupted)" : "");
   /* GNU parallel's exit status: the failures, counted, or after a halt
-   * at the first failure, the first failing job's own status. */
-  status = failed > 100 ? 101 : failed;
+   * at the first failure, the first failing job's own status. Jobs that
+   * --halt now killed are not counted, as GNU parallel does not count
+   * (nor log) them. */
+  {
+    int counted = failed;
+
+    for (i = 0; i < njobs; i++)
+      if (jobs[i].status == UV_ECANCELED && halt == UVEXEC_HALT_NOW &&
+          !interrupted)
+        counted--;
+    status = counted > 100 ? 101 : counted;
+  }
   if (interrupted && status == 0)
     status = 255;
   for (i = 0; i < njobs; i++) {

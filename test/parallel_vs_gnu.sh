@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # demo/parallel against GNU parallel: the same job files under --halt and
-# --retries, one job at a time, compared on which jobs ran and how often
+# --retries, one job at a time and two at a time, compared on which jobs ran and how often
 # (each try appends its job's number to a file, so the file is the order
 # of the tries), each job's exit code, and the runner's own exit status.
 #
@@ -87,6 +87,58 @@ compare --retries 2
 compare --retries 3
 compare --retries 2 --halt soon,fail=2
 compare --retries 3 --halt now,fail=1
+
+# Two at a time: job 1 outlives the failures of 2 and 4, so --halt now
+# kills it (GNU parallel neither counts nor logs a job killed so) and
+# --halt soon lets it end. Compared on each job's exit code and the exit
+# status; the order of the tries depends on timing here, so the tries
+# are compared as a set.
+cat >"$work/jobs2" <<'JOBS'
+sh -c 'echo 1 >>tries; sleep 1'
+sh -c 'echo 2 >>tries; sleep 0.2; exit 3'
+sh -c 'echo 3 >>tries; sleep 0.1'
+sh -c 'echo 4 >>tries; exit 4'
+JOBS
+compare2() {
+  local name="-j2 $*" g="$work/gnu" u="$work/uvexec" grc urc ok=1
+  rm -rf "$g" "$u"
+  mkdir "$g" "$u"
+  cases=$((cases + 1))
+  (cd "$g" && "$gnu" --will-cite -j2 "$@" --joblog joblog <../jobs2 \
+     >stdout 2>stderr)
+  grc=$?
+  (cd "$u" && "$demo" -j2 "$@" ../jobs2 >stdout 2>stderr)
+  urc=$?
+  tail -n +2 "$g/joblog" | awk -F'\t' '{ print $1, $7 }' | sort -n >"$g/codes"
+  sed -nE 's/^\[ *[0-9.]+ s\] (ok|FAILED) +#([0-9]+) .*/\1 \2 &/p' "$u/stdout" |
+    grep -v ': context canceled$' |
+    awk '{ code = 0
+           if ($1 == "FAILED") { n = split($0, w, "exit status "); code = (n > 1) ? w[n] + 0 : -1 }
+           print $2, code }' | sort -n >"$u/codes"
+  if [ "$(sort "$g/tries" | tr '\n' ' ')" != "$(sort "$u/tries" | tr '\n' ' ')" ]; then
+    echo "  tries differ: GNU $(sort "$g/tries" | tr '\n' ' ')| uvexec $(sort "$u/tries" | tr '\n' ' ')"
+    ok=0
+  fi
+  if ! cmp -s "$g/codes" "$u/codes"; then
+    echo "  exit codes differ: GNU $(tr '\n' ',' <"$g/codes") uvexec $(tr '\n' ',' <"$u/codes")"
+    ok=0
+  fi
+  if [ "$grc" != "$urc" ]; then
+    echo "  runner exit status differs: GNU $grc, uvexec $urc"
+    ok=0
+  fi
+  if [ $ok = 1 ]; then
+    echo "same:   $name: codes $(tr '\n' ',' <"$u/codes") exit $urc"
+  else
+    echo "DIFFER: $name"
+    sed 's/^/    uvexec: /' "$u/stdout" "$u/stderr"
+    failed=$((failed + 1))
+  fi
+}
+
+compare2 --halt now,fail=2
+compare2 --halt soon,fail=2
+compare2 --halt now,fail=1
 
 echo "parallel_vs_gnu: $((cases - failed)) of $cases cases the same"
 [ "$failed" -eq 0 ]
