@@ -891,9 +891,9 @@ static int cmd_spin(long ms) {
     for (int i = 0; i < 100000; i++)
       x += (unsigned long)i;
     clock_gettime(CLOCK_MONOTONIC, &now);
-  } while ((now.tv_sec - start.tv_sec) * 1000 +
-               (now.tv_nsec - start.tv_nsec) / 1000000 <
-           ms);
+  } while ((now.tv_sec - start.tv_sec) * 1000000000L +
+               (now.tv_nsec - start.tv_nsec) <
+           ms * 1000000L);
   /* The sum is printed (as its parity) so that the loop is not idle. */
   printf("spun %ld (%lu)\n", ms, x & 1u);
   return 0;

@@ -69,7 +69,7 @@ static const char *where(const char *controller) {
 
 /* made_by counts the directories process pid made (uvexec-<pid>-...) in
  * the v2 parent and in this process's v1 directory of each controller. */
-static int made_by(pid_t pid) {
+static int made_by(pid_t pid, int say) {
   char prefix[32], *dirs[4] = {NULL, NULL, NULL, NULL};
   struct dirent *e;
   int n = 0, i;
@@ -83,7 +83,8 @@ static int made_by(pid_t pid) {
 
     while (d != NULL && (e = readdir(d)) != NULL)
       if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
-        fprintf(stderr, "left behind: %s/%s\n", dirs[i], e->d_name);
+        if (say)
+          fprintf(stderr, "left behind: %s/%s\n", dirs[i], e->d_name);
         n++;
       }
     if (d != NULL)
@@ -94,7 +95,7 @@ static int made_by(pid_t pid) {
 }
 
 static int leftovers(void) {
-  return made_by(getpid());
+  return made_by(getpid(), 1);
 }
 
 static uvexec_cmd_t *limited(const char *sub, const char *arg, int what,
@@ -281,11 +282,14 @@ START_TEST(test_sweep_after_a_crash) {
   close(sync[1]);
   ck_assert_int_eq(read(sync[0], &ready, 1), 1);
   close(sync[0]);
-  ck_assert_int_eq(made_by(owner), 3); /* v2, v1 memory, v1 pids */
+  ck_assert_int_eq(made_by(owner, 0), 3); /* v2, v1 memory, v1 pids */
   ck_assert_int_eq(kill(owner, SIGKILL), 0);
   ck_assert_int_eq(waitpid(owner, &st, 0), owner);
-  ck_assert_int_eq(uvexec_contain_sweep(suite_dir), 3);
-  ck_assert_int_eq(made_by(owner), 0);
+  /* At least these 3: the v1 directories are shared with whatever else
+   * runs (the suite's other engine run may sweep at the same time, and
+   * remove some of these first). */
+  (void)uvexec_contain_sweep(suite_dir);
+  ck_assert_int_eq(made_by(owner, 1), 0);
 }
 END_TEST
 
