@@ -93,14 +93,15 @@ deps:
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y$$missing
 
-# The programs some tests compare uvexec with, or run as its peer: GNU
-# parallel (demo/parallel's differential test). Installed when apt-get and
-# root (or sudo without a password) allow; otherwise those tests report
+# The programs some tests and benchmarks compare uvexec with, as
+# command:package: GNU parallel (demo/parallel's differential test),
+# bubblewrap (the sandbox's benchmark). Installed when apt-get and root
+# (or sudo without a password) allow; otherwise those tests report
 # themselves as not run, never as passed, and this says why.
-PEERS = parallel
+PEERS = parallel:parallel bwrap:bubblewrap
 peers:
 	@missing=""; \
-	for p in $(PEERS); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(PEERS); do command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p#*:}"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then sudo=none; \
 	elif [ "$$(id -u)" = 0 ]; then sudo=""; \

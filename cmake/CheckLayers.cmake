@@ -24,7 +24,7 @@ foreach(var NM OBJECTS SOURCE_DIR)
 endforeach()
 
 # The layers, lowest first. Every file of lib/ must be in one.
-set(layer_leaves buffer unmap errors fds handles pidfd cgroup version)
+set(layer_leaves buffer unmap errors fds handles pidfd cgroup sandbox version)
 set(layer_config cmd setup env lookpath quote)
 set(layer_prepare spawn stdio)
 set(layer_parts read lines bounds write reap timers pty foreground contain limits ready engine_uv engine_clone)

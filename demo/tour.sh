@@ -51,6 +51,7 @@ show terminal "drive sh -i on a terminal: prompt, typing, resize, ^D, while a ti
 show pipeline "ls -la | grep '^d' | wc -l without a shell; every member's status" .
 show procfile "a Procfile runner: each process once the one before is ready, a crash restarted, a stop in reverse order" -t 1.5 Procfile
 show measure "a contained run's usage: the orphan's CPU is the tree's, not the command's; limits on memory and processes" --memory 64M --pids 64 -- sh -c 'echo hello; (yes >/dev/null &); sleep 0.3'
+show sandbox "a command with no network, its own pids, and one directory to write: what it could and could not do"
 
 # The editor demo needs a terminal: it gets one of its own from script(1),
 # whose carriage returns are taken out, and a scripted $EDITOR.

@@ -1059,6 +1059,115 @@ UVEXEC_EXTERN int uvexec_cmd_set_limit(uvexec_cmd_t *cmd, int what,
 /** @} */
 
 /* ------------------------------------------------------------------------
+ * Sandbox: what the child may do
+ * ------------------------------------------------------------------------ */
+/** @defgroup uvexec_sandbox Sandbox
+ *
+ * A child with less than the caller's powers, set up by the clone
+ * engine's child with raw system calls only, in this order: namespaces
+ * at the clone; the uid and gid maps, written by the parent while the
+ * child waits; a private mount propagation and its own /proc (with
+ * UVEXEC_NS_MOUNT); the loopback up (UVEXEC_NS_NET); the session; the
+ * root (chroot) and the directory; the capabilities kept across a uid
+ * change; groups, gid, uid; the ambient capabilities; limits, umask,
+ * files; no_new_privs; Landlock; the signals; seccomp; exec. A step that
+ * fails is a start error that names it ("landlock: ...", "uid_map: ...")
+ * and leaves no child. The uv engine refuses every setter here with
+ * UV_ENOTSUP at the start.
+ * @{ */
+
+/** Namespaces for uvexec_cmd_set_namespaces; or-ed. */
+enum {
+  UVEXEC_NS_USER = 1,   /**< its own users: the caller's ids map to
+                             themselves unless uvexec_cmd_set_uid_map() */
+  UVEXEC_NS_PID = 2,    /**< its own pids: the child is pid 1 */
+  UVEXEC_NS_NET = 4,    /**< its own network: a loopback only, up */
+  UVEXEC_NS_MOUNT = 8,  /**< a private copy of the mounts (and, with
+                             UVEXEC_NS_PID, its own /proc) */
+  UVEXEC_NS_IPC = 16,   /**< its own System V IPC and POSIX queues */
+  UVEXEC_NS_UTS = 32,   /**< its own hostname */
+  UVEXEC_NS_CGROUP = 64 /**< its own view of the cgroup tree */
+};
+
+/** uvexec_cmd_set_namespaces gives the child new namespaces (UVEXEC_NS_*
+ * or-ed; 0: none). A caller that is not root gets UVEXEC_NS_USER with any
+ * other, as the kernel requires. UV_EINVAL for an unknown bit. */
+UVEXEC_EXTERN int uvexec_cmd_set_namespaces(uvexec_cmd_t *cmd, int flags);
+
+/** uvexec_cmd_set_uid_map / uvexec_cmd_set_gid_map map count ids from
+ * inside the child's user namespace to outside (one range each), written
+ * by the parent before the child runs. Without them the caller's euid and
+ * egid map to themselves. Mapping anything else needs root. A map the
+ * kernel refuses fails the start: "uid_map: operation not permitted". As
+ * with Go's UidMappings, the child keeps its ids (shown inside as the
+ * overflow id when they are not mapped): uvexec_cmd_set_uid() and
+ * uvexec_cmd_set_gid() with ids of the inside switch to them. */
+UVEXEC_EXTERN int uvexec_cmd_set_uid_map(uvexec_cmd_t *cmd, uint32_t inside,
+                                         uint32_t outside, uint32_t count);
+/** See uvexec_cmd_set_uid_map. */
+UVEXEC_EXTERN int uvexec_cmd_set_gid_map(uvexec_cmd_t *cmd, uint32_t inside,
+                                         uint32_t outside, uint32_t count);
+
+/** uvexec_cmd_set_root makes dir the child's root directory (chroot, Go's
+ * Chroot) before its directory is entered (uvexec_cmd_set_dir() is then
+ * inside it; without one, "/"). The program is looked up and run inside
+ * the new root. */
+UVEXEC_EXTERN int uvexec_cmd_set_root(uvexec_cmd_t *cmd, const char *dir);
+
+/** Access for uvexec_cmd_allow_path; or-ed. */
+enum {
+  UVEXEC_FS_READ = 1,  /**< read files, list directories */
+  UVEXEC_FS_WRITE = 2, /**< write, create, remove, rename beneath it */
+  UVEXEC_FS_EXEC = 4   /**< execute files */
+};
+
+/** uvexec_cmd_allow_path lets the child reach path (a file, or a
+ * directory and everything beneath it) with access (UVEXEC_FS_*). Once a
+ * path is given, the child reaches the file system only through the paths
+ * given (Landlock): the program, its libraries and whatever it reads must
+ * be among them. A child with its own /proc (UVEXEC_NS_PID and
+ * UVEXEC_NS_MOUNT) gets the access given for "/proc" on that one. Where
+ * the kernel has no Landlock the start fails with UV_ENOTSUP; a path
+ * that cannot be opened fails it naming the path. */
+UVEXEC_EXTERN int uvexec_cmd_allow_path(uvexec_cmd_t *cmd, const char *path,
+                                        int access);
+
+/** uvexec_cmd_set_no_new_privs sets PR_SET_NO_NEW_PRIVS in the child:
+ * nothing it runs gains privileges (setuid bits, file capabilities). A
+ * seccomp filter or Landlock sets it too for a caller that is not root,
+ * as the kernel requires. */
+UVEXEC_EXTERN int uvexec_cmd_set_no_new_privs(uvexec_cmd_t *cmd, int on);
+
+/** uvexec_cmd_set_seccomp loads a classic BPF program (struct
+ * sock_filter entries, len bytes, copied; a multiple of 8) as the child's
+ * seccomp filter, last before exec: the exec itself must be allowed by
+ * it. uvexec brings no filter compiler. UV_EINVAL for an empty or
+ * misaligned program. */
+UVEXEC_EXTERN int uvexec_cmd_set_seccomp(uvexec_cmd_t *cmd,
+                                         const void *filter, size_t len);
+
+/** uvexec_cmd_set_ambient_caps keeps the capabilities caps[0..n-1]
+ * (CAP_NET_BIND_SERVICE, ...) in the child across its uid change, as
+ * ambient capabilities (Go's AmbientCaps): a program run as another user
+ * may still, say, bind port 80. The caller must have them. */
+UVEXEC_EXTERN int uvexec_cmd_set_ambient_caps(uvexec_cmd_t *cmd,
+                                              const int *caps, size_t n);
+
+/** What uvexec_sandbox_available answers; or-ed. */
+enum {
+  UVEXEC_SANDBOX_USERNS = 1,   /**< user namespaces for this process */
+  UVEXEC_SANDBOX_LANDLOCK = 2, /**< Landlock */
+  UVEXEC_SANDBOX_SECCOMP = 4,  /**< seccomp filters */
+  UVEXEC_SANDBOX_CGROUP2 = 8   /**< a cgroup v2 directory to contain in */
+};
+
+/** uvexec_sandbox_available answers which layers this machine can
+ * enforce for this process (UVEXEC_SANDBOX_* or-ed). */
+UVEXEC_EXTERN int uvexec_sandbox_available(void);
+
+/** @} */
+
+/* ------------------------------------------------------------------------
  * Groups: N commands at a time from a queue
  * ------------------------------------------------------------------------ */
 /** @defgroup uvexec_groups Groups

@@ -50,7 +50,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -225,6 +230,17 @@ CHILD_INLINE long raw6(long n, long a, long b, long c, long d, long e, long f) {
 #define RAW3(n, a, b, c) raw6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define RAW4(n, a, b, c, d)                                                    \
   raw6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define RAW5(n, a, b, c, d, e)                                                 \
+  raw6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+#ifndef SYS_landlock_restrict_self
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#endif
 
 /* ---- what the child is given -----------------------------------------------
  */
@@ -232,7 +248,16 @@ CHILD_INLINE long raw6(long n, long a, long b, long c, long d, long e, long f) {
 /* The steps of the child, for the error report. */
 enum {
   STEP_NONE = 0,
+  STEP_WAIT,
   STEP_JOIN,
+  STEP_MOUNT,
+  STEP_PROC,
+  STEP_NET,
+  STEP_ROOT,
+  STEP_CAPS,
+  STEP_NNP,
+  STEP_LANDLOCK,
+  STEP_SECCOMP,
   STEP_DETACH,
   STEP_SESSION,
   STEP_PGID,
@@ -274,6 +299,18 @@ typedef struct {
   int report_fd;  /* the daemon's error report, written here, or -1 */
   const int *join; /* cgroup v1 cgroup.procs files to write "0" to */
   int njoin;
+  /* The sandbox. */
+  int go_fd;         /* read end: the maps are written; -1 */
+  int mount_private; /* a new mount namespace: no propagation out */
+  int mount_proc;    /* ... and a new pid namespace: its own /proc */
+  int net_up;        /* a new network namespace: the loopback up */
+  const char *root;  /* chroot, or NULL */
+  const int *caps;   /* ambient capabilities */
+  size_t cap_count;
+  int no_new_privs;
+  int ruleset; /* Landlock, or -1 */
+  uint64_t proc_access; /* Landlock rights for its own /proc, or 0 */
+  const struct sock_fprog *filter; /* seccomp, or NULL */
   int in_daemon;  /* set in the daemon's own copy of this */
   int set_groups; /* 1: exactly groups; 2: none, failure ignored */
   const gid_t *groups;
@@ -329,6 +366,19 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
 
   c->ran = 1;
 
+  /* In a user namespace of its own, the child waits for the parent to
+   * write its uid and gid maps: until then it is nobody there. */
+  if (c->go_fd >= 0) {
+    char go = 0;
+
+    do
+      rc = RAW3(SYS_read, c->go_fd, &go, 1);
+    while (rc == -EINTR);
+    if (rc != 1)
+      return fail(c, STEP_WAIT, rc < 0 ? rc : -ECANCELED);
+    RAW1(SYS_close, c->go_fd);
+  }
+
   /* The cgroup v1 directories of its limits come first, before the child
    * does anything that a limit should count; the fd table is still the
    * parent's here, so every fd is there. */
@@ -363,6 +413,58 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
       RAW1(SYS_exit_group, 0);
     }
     c->in_daemon = 1;
+  }
+
+  /* A new mount namespace starts as a copy whose mounts may still
+   * propagate to the parent's (a shared root): made private first, so that
+   * nothing mounted here is seen outside. With its own pids, its own
+   * /proc, so that what it lists there is its own. */
+  if (c->mount_private) {
+    rc = RAW5(SYS_mount, 0, "/", 0, MS_REC | MS_PRIVATE, 0);
+    if (rc < 0)
+      return fail(c, STEP_MOUNT, rc);
+    if (c->mount_proc) {
+      rc = RAW5(SYS_mount, "proc", "/proc", "proc",
+                MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+      if (rc < 0)
+        return fail(c, STEP_PROC, rc);
+      if (c->ruleset >= 0 && c->proc_access != 0) {
+        struct {
+          uint64_t allowed_access;
+          int32_t parent_fd;
+        } __attribute__((packed)) rule;
+        long fd = RAW4(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_CLOEXEC, 0);
+
+        if (fd < 0)
+          return fail(c, STEP_LANDLOCK, fd);
+        rule.allowed_access = c->proc_access;
+        rule.parent_fd = (int32_t)fd;
+        rc = RAW4(SYS_landlock_add_rule, c->ruleset, 1, &rule, 0);
+        RAW1(SYS_close, fd);
+        if (rc < 0)
+          return fail(c, STEP_LANDLOCK, rc);
+      }
+    }
+  }
+  /* A new network namespace has a loopback that is down. */
+  if (c->net_up) {
+    struct ifreq ifr;
+    long sock = RAW3(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (sock < 0)
+      return fail(c, STEP_NET, sock);
+    for (k = 0; k < sizeof(ifr); k++)
+      ((char *)&ifr)[k] = 0;
+    ifr.ifr_name[0] = 'l';
+    ifr.ifr_name[1] = 'o';
+    rc = RAW3(SYS_ioctl, sock, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+      ifr.ifr_flags |= IFF_UP;
+      rc = RAW3(SYS_ioctl, sock, SIOCSIFFLAGS, &ifr);
+    }
+    RAW1(SYS_close, sock);
+    if (rc < 0)
+      return fail(c, STEP_NET, rc);
   }
 
   if (c->new_session) {
@@ -421,10 +523,29 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
       return fail(c, STEP_FDS, rc);
   }
 
+  if (c->root != NULL) {
+    rc = RAW1(SYS_chroot, c->root);
+    if (rc < 0)
+      return fail(c, STEP_ROOT, rc);
+    if (c->dir == NULL) {
+      rc = RAW1(SYS_chdir, "/");
+      if (rc < 0)
+        return fail(c, STEP_ROOT, rc);
+    }
+  }
+
   if (c->dir != NULL) {
     rc = RAW1(SYS_chdir, c->dir);
     if (rc < 0)
       return fail(c, STEP_CHDIR, rc);
+  }
+
+  /* Ambient capabilities survive a uid change only if the permitted set
+   * does: kept across it, raised after. */
+  if (c->cap_count > 0 && c->set_uid) {
+    rc = RAW5(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    if (rc < 0)
+      return fail(c, STEP_CAPS, rc);
   }
 
   if (c->set_groups) {
@@ -441,6 +562,33 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
     rc = RAW1(SYS_setuid, c->uid);
     if (rc < 0)
       return fail(c, STEP_UID, rc);
+  }
+
+  if (c->cap_count > 0) {
+    struct {
+      uint32_t version;
+      int pid;
+    } hdr = {0x20080522, 0}; /* _LINUX_CAPABILITY_VERSION_3 */
+    struct {
+      uint32_t effective, permitted, inheritable;
+    } data[2];
+
+    rc = RAW2(SYS_capget, &hdr, data);
+    if (rc < 0)
+      return fail(c, STEP_CAPS, rc);
+    for (k = 0; k < c->cap_count; k++)
+      data[c->caps[k] / 32].inheritable |= 1u << (c->caps[k] % 32);
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
+    rc = RAW2(SYS_capset, &hdr, data);
+    if (rc < 0)
+      return fail(c, STEP_CAPS, rc);
+    for (k = 0; k < c->cap_count; k++) {
+      rc = RAW5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c->caps[k], 0,
+                0);
+      if (rc < 0)
+        return fail(c, STEP_CAPS, rc);
+    }
   }
 
   for (k = 0; k < c->rlimit_count; k++) {
@@ -502,6 +650,19 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
       RAW2(SYS_kill, RAW1(SYS_getpid, 0), c->pdeathsig);
   }
 
+  /* Nothing it runs gains privileges; then Landlock, which needs that
+   * (or CAP_SYS_ADMIN), after the files above were opened. */
+  if (c->no_new_privs) {
+    rc = RAW5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (rc < 0)
+      return fail(c, STEP_NNP, rc);
+  }
+  if (c->ruleset >= 0) {
+    rc = RAW2(SYS_landlock_restrict_self, c->ruleset, 0);
+    if (rc < 0)
+      return fail(c, STEP_LANDLOCK, rc);
+  }
+
   if (c->close_fds) {
     /* Marking them close-on-exec is cheaper than closing (no file is
      * released here) and has the same effect at the exec. Where they are
@@ -545,6 +706,13 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
             sizeof(c->empty_mask));
   if (rc < 0)
     return fail(c, STEP_SIGNALS, rc);
+
+  /* The filter last: after it, only what it allows, the exec included. */
+  if (c->filter != NULL) {
+    rc = RAW3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, c->filter);
+    if (rc < 0)
+      return fail(c, STEP_SECCOMP, rc);
+  }
 
   rc = RAW3(SYS_execve, c->file, c->argv, c->envp);
   return fail(c, STEP_EXEC, rc);
@@ -604,6 +772,27 @@ static int child_error(uvexec_cmd_t *cmd, const child_t *c) {
     uvexec__set_start_error(cmd, err, "open", c->tty);
   else if (c->step == STEP_FILE)
     uvexec__set_start_error(cmd, err, "open", c->path[c->which]);
+  else if (c->step == STEP_WAIT)
+    uvexec__set_error(cmd, "uid_map: the child was not given its maps");
+  else if (c->step == STEP_MOUNT)
+    uvexec__set_error(cmd, "mount namespace: making / private: %s",
+                      uvexec_strerror(err));
+  else if (c->step == STEP_PROC)
+    uvexec__set_error(cmd, "mount namespace: mount /proc: %s",
+                      uvexec_strerror(err));
+  else if (c->step == STEP_NET)
+    uvexec__set_error(cmd, "network namespace: loopback up: %s",
+                      uvexec_strerror(err));
+  else if (c->step == STEP_ROOT)
+    uvexec__set_start_error(cmd, err, "chroot", c->root);
+  else if (c->step == STEP_CAPS)
+    uvexec__set_error(cmd, "capabilities: %s", uvexec_strerror(err));
+  else if (c->step == STEP_NNP)
+    uvexec__set_error(cmd, "no_new_privs: %s", uvexec_strerror(err));
+  else if (c->step == STEP_LANDLOCK)
+    uvexec__set_error(cmd, "landlock: %s", uvexec_strerror(err));
+  else if (c->step == STEP_SECCOMP)
+    uvexec__set_error(cmd, "seccomp: %s", uvexec_strerror(err));
   else if (c->step == STEP_JOIN)
     uvexec__set_error(cmd, "limit: joining a cgroup v1 directory: %s",
                       uvexec_strerror(err));
@@ -668,6 +857,53 @@ static int daemon_started(uvexec_cmd_t *cmd, child_t *c, int report,
   return 0;
 }
 
+/* copy_started waits for the exec of a child that runs on a copy of this
+ * process's memory (a sandbox with a user namespace), or its report of
+ * what failed before it. */
+static int copy_started(uvexec_cmd_t *cmd, child_t *c, int report,
+                        int pidfd) {
+  int got[3];
+  ssize_t n;
+  size_t have = 0;
+
+  do {
+    n = read(report, (char *)got + have, sizeof(got) - have);
+    if (n > 0)
+      have += (size_t)n;
+  } while ((n > 0 && have < sizeof(got)) || (n < 0 && errno == EINTR));
+  if (have != sizeof(got))
+    return 0; /* end of file: the exec closed the child's end */
+  uvexec__pidfd_wait_exit(pidfd);
+  c->step = got[0];
+  c->err = got[1];
+  c->which = got[2];
+  return child_error(cmd, c);
+}
+
+/* clone_namespaces turns UVEXEC_NS_* into clone flags; a caller that is
+ * not root gets a user namespace with any other, as the kernel needs. */
+static uint64_t clone_namespaces(int ns) {
+  uint64_t flags = 0;
+
+  if (ns & UVEXEC_NS_USER)
+    flags |= CLONE_NEWUSER;
+  if (ns & UVEXEC_NS_PID)
+    flags |= CLONE_NEWPID;
+  if (ns & UVEXEC_NS_NET)
+    flags |= CLONE_NEWNET;
+  if (ns & UVEXEC_NS_MOUNT)
+    flags |= CLONE_NEWNS;
+  if (ns & UVEXEC_NS_IPC)
+    flags |= CLONE_NEWIPC;
+  if (ns & UVEXEC_NS_UTS)
+    flags |= CLONE_NEWUTS;
+  if (ns & UVEXEC_NS_CGROUP)
+    flags |= CLONE_NEWCGROUP;
+  if (flags != 0 && geteuid() != 0)
+    flags |= CLONE_NEWUSER;
+  return flags;
+}
+
 /* child_stack gives this thread's stack for its children: the child has
  * exec'd or exited by the time clone returns (CLONE_VFORK), so one stack
  * serves every start of a thread, mapped at its first start and unmapped
@@ -717,7 +953,10 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   int nfds = (int)(3 + plan->extra_count), i;
   int *src = NULL, *copies = NULL, ncopies = 0;
   int devnull[2] = {-1, -1}, cgroup_fd = plan->cgroup_fd, pidfd = -1;
-  int report[2] = {-1, -1};
+  int report[2] = {-1, -1}, go[2] = {-1, -1}, ruleset = -1;
+  uint64_t ns_flags = clone_namespaces(s->ns);
+  int copy_mode = (ns_flags & CLONE_NEWUSER) != 0;
+  struct sock_fprog prog;
   int err = 0;
   struct clone_args_v2 args;
   uint64_t all = ~(uint64_t)0, saved;
@@ -786,10 +1025,27 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     src[i] = fd;
   }
 
-  if (plan->detach) {
+  if (copy_mode && plan->detach) {
+    uvexec__set_error(cmd, "exec: a detached command cannot have a user "
+                           "namespace");
+    err = UV_EINVAL;
+    goto out;
+  }
+  if (s->path_count > 0) {
+    err = uvexec__landlock_ruleset(cmd, &ruleset, &c.proc_access);
+    if (err != 0)
+      goto out;
+  }
+  if (plan->detach || copy_mode) {
     err = report_pipe(report, nfds);
     if (err != 0)
       goto out;
+  }
+  if (copy_mode) {
+    if (pipe2(go, O_CLOEXEC) != 0) {
+      err = -errno;
+      goto out;
+    }
   }
 
   stack = child_stack();
@@ -819,6 +1075,24 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   c.report_fd = report[1];
   c.join = plan->join_fds;
   c.njoin = plan->njoin;
+  c.go_fd = go[0];
+  c.in_daemon = copy_mode; /* a copy of the memory: reports by the pipe */
+  c.mount_private = (ns_flags & CLONE_NEWNS) != 0;
+  c.mount_proc = c.mount_private && (ns_flags & CLONE_NEWPID) != 0;
+  c.net_up = (ns_flags & CLONE_NEWNET) != 0;
+  c.root = s->root;
+  c.caps = s->caps;
+  c.cap_count = s->cap_count;
+  c.ruleset = ruleset;
+  c.filter = NULL;
+  if (s->filter_len > 0) {
+    prog.len = (unsigned short)(s->filter_len / sizeof(struct sock_filter));
+    prog.filter = s->filter;
+    c.filter = &prog;
+  }
+  /* Landlock and seccomp need no_new_privs without CAP_SYS_ADMIN. */
+  c.no_new_privs = s->no_new_privs ||
+                   ((ruleset >= 0 || c.filter != NULL) && geteuid() != 0);
   if (c.detach)
     c.new_session = 1; /* a daemon leads a session of its own */
   if (s->set_groups) {
@@ -842,8 +1116,13 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   c.parent = s->pdeathsig != 0 ? getpid() : 0; /* the death signal's */
   c.close_fds = !s->keep_fds;
   memset(&args, 0, sizeof(args));
-  args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
-  if (c.close_fds) {
+  /* A user namespace's maps are written by the parent while the child
+   * waits, which a vfork (the parent asleep until the exec) cannot do:
+   * that child runs on a copy of the memory, and reports through the
+   * report pipe. */
+  args.flags = copy_mode ? CLONE_PIDFD : CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+  args.flags |= ns_flags;
+  if (c.close_fds && !copy_mode) {
     /* The child closes all but its own fds: it need not be given more
      * than the part of the table that holds them. */
     args.flags |= CLONE_FILES;
@@ -855,6 +1134,8 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
       c.keep_below = c.report_fd + 1;
     if (c.foreground >= c.keep_below)
       c.keep_below = c.foreground + 1;
+    if (c.ruleset >= c.keep_below)
+      c.keep_below = c.ruleset + 1;
   }
   args.pidfd = (uint64_t)(uintptr_t)&pidfd;
   args.exit_signal = SIGCHLD;
@@ -912,6 +1193,26 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     err = UV_ENOSYS;
     goto out;
   }
+  if (copy_mode) {
+    uvexec__close_fd(&go[0]);
+    err = uvexec__sandbox_write_maps(cmd, (pid_t)pid);
+    if (err == 0 && write(go[1], "g", 1) != 1)
+      err = UV_EIO;
+    uvexec__close_fd(&go[1]);
+    if (err == 0)
+      err = copy_started(cmd, &c, report[0], pidfd);
+    else {
+      (void)uvexec__pidfd_signal(pidfd, SIGKILL, 0);
+      uvexec__pidfd_wait_exit(pidfd);
+    }
+    if (err != 0) {
+      close(pidfd);
+      goto out;
+    }
+    cmd->pid = (int)pid;
+    *pidfd_out = uvexec__fd_move_high(pidfd);
+    goto out;
+  }
   if (c.step != STEP_NONE) {
     /* The child reported its failure and exited without exec. */
     uvexec__pidfd_wait_exit(pidfd);
@@ -945,6 +1246,9 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
 out:
   uvexec__close_fd(&report[0]);
   uvexec__close_fd(&report[1]);
+  uvexec__close_fd(&go[0]);
+  uvexec__close_fd(&go[1]);
+  uvexec__close_fd(&ruleset);
   if (cgroup_fd >= 0 && cgroup_fd != plan->cgroup_fd)
     close(cgroup_fd);
   while (ncopies > 0)

@@ -119,7 +119,7 @@ int uvexec__engine_uv_spawn(uvexec_cmd_t *cmd,
     /* libuv's child runs no code of ours. */
     uvexec__set_error(cmd, "exec: the uv engine cannot apply child setup "
                            "(death signal, limits, umask, nice, groups, "
-                           "cgroup): use UVEXEC_ENGINE_CLONE");
+                           "cgroup, sandbox): use UVEXEC_ENGINE_CLONE");
     return UV_ENOTSUP;
   }
   if (cmd->set_pgid) {

@@ -253,6 +253,13 @@ int uvexec_exec(uvexec_cmd_t *cmd) {
                       cmd->detached ? "detaching" : "the foreground");
     return UV_EINVAL;
   }
+  if (uvexec__setup_sandboxed(cmd)) {
+    /* The sandbox is built by the clone engine's child, step by step;
+     * half of it applied to this process would be worse than none. */
+    uvexec__set_error(cmd, "exec: a sandbox is for a child, not for "
+                           "replacing this process");
+    return UV_EINVAL;
+  }
   if (cmd->contain.on) {
     /* A contained tree is born into its cgroup and ends with its cmd:
      * this process would be neither. Never a silent run without it. */

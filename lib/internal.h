@@ -146,6 +146,18 @@ int uvexec__pidfd_exit_status(int pidfd, int *wstatus);
  * v2 the pidfd's process is in (Linux 6.13+; else UV_ENOTSUP). */
 int uvexec__pidfd_cgroup(int pidfd, uint64_t *id);
 
+/* ---- the sandbox's kernel facts (sandbox.c) ------------------------------ */
+
+/* uvexec__landlock_abi answers the kernel's Landlock ABI version, 0 for
+ * none. uvexec__landlock_ruleset builds the ruleset of cmd's allowed
+ * paths (a close-on-exec fd, moved high), with a message naming what
+ * failed. uvexec__sandbox_write_maps writes the uid and gid maps of a
+ * child's user namespace (the caller's ids to themselves by default). */
+int uvexec__landlock_abi(void);
+int uvexec__landlock_ruleset(uvexec_cmd_t *cmd, int *fd_out,
+                             uint64_t *proc_access);
+int uvexec__sandbox_write_maps(uvexec_cmd_t *cmd, pid_t pid);
+
 /* ---- cgroup v2 directories (cgroup.c) ----------------------------------- */
 
 /* A cgroup v2 directory uvexec made, for one run. */
@@ -312,6 +324,12 @@ typedef struct {
 
 /* What uvexec_cmd_set_pdeathsig and friends asked for. All zero is the
  * default: nothing changed, and fds closed in the child. */
+/* A Landlock rule: a path and the UVEXEC_FS_* access beneath it. */
+typedef struct {
+  char *path; /* owned */
+  int access;
+} uvexec__path_rule_t;
+
 typedef struct {
   int pdeathsig;              /* 0: none */
   uvexec__rlimit_t *rlimits;  /* owned */
@@ -325,6 +343,18 @@ typedef struct {
   size_t group_count;
   char *cgroup;  /* owned; NULL: the parent's */
   int keep_fds;  /* uvexec_cmd_set_close_fds(cmd, 0) */
+  /* The sandbox (uvexec_cmd_set_namespaces ...). */
+  int ns; /* UVEXEC_NS_* */
+  int set_uid_map, set_gid_map;
+  uint32_t uid_map[3], gid_map[3]; /* inside, outside, count */
+  char *root;                      /* owned; NULL: none */
+  uvexec__path_rule_t *paths;      /* owned */
+  size_t path_count;
+  int no_new_privs;
+  void *filter; /* owned: struct sock_filter[] */
+  size_t filter_len;
+  int *caps; /* owned */
+  size_t cap_count;
 } uvexec__setup_t;
 
 /* ---- containment (contain.c) --------------------------------------------- */
@@ -642,6 +672,8 @@ void uvexec__setup_release(uvexec_cmd_t *cmd);
 /* uvexec__setup_copy gives to (fresh) from's setup and containment; on
  * failure what it copied is to's, for uvexec__setup_release. */
 int uvexec__setup_copy(uvexec_cmd_t *to, const uvexec_cmd_t *from);
+/* uvexec__setup_sandboxed tells whether any sandbox setter was used. */
+int uvexec__setup_sandboxed(const uvexec_cmd_t *cmd);
 
 /* env.c: the child's environment as a NULL-terminated "K=V" array
  * (malloc'd as a whole, one free), and the PATH it holds. */

@@ -139,6 +139,137 @@ int uvexec_cmd_set_limit(uvexec_cmd_t *cmd, int what, uint64_t value) {
   return 0;
 }
 
+/* ---- the sandbox ------------------------------------------------------------ */
+
+#define NS_ALL                                                                \
+  (UVEXEC_NS_USER | UVEXEC_NS_PID | UVEXEC_NS_NET | UVEXEC_NS_MOUNT |         \
+   UVEXEC_NS_IPC | UVEXEC_NS_UTS | UVEXEC_NS_CGROUP)
+
+int uvexec__setup_sandboxed(const uvexec_cmd_t *cmd) {
+  const uvexec__setup_t *s = &cmd->setup;
+
+  return s->ns != 0 || s->root != NULL || s->path_count > 0 ||
+         s->no_new_privs || s->filter_len > 0 || s->cap_count > 0;
+}
+
+int uvexec_cmd_set_namespaces(uvexec_cmd_t *cmd, int flags) {
+  UVEXEC__GUARD_CONFIG(cmd);
+  if ((flags & ~NS_ALL) != 0)
+    return UV_EINVAL;
+  cmd->setup.ns = flags;
+  return 0;
+}
+
+static int set_map(uvexec_cmd_t *cmd, uint32_t *map, int *set,
+                   uint32_t inside, uint32_t outside, uint32_t count) {
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (count == 0 || inside + (uint64_t)count > UINT32_MAX ||
+      outside + (uint64_t)count > UINT32_MAX)
+    return UV_EINVAL;
+  map[0] = inside;
+  map[1] = outside;
+  map[2] = count;
+  *set = 1;
+  return 0;
+}
+
+int uvexec_cmd_set_uid_map(uvexec_cmd_t *cmd, uint32_t inside,
+                           uint32_t outside, uint32_t count) {
+  if (cmd == NULL)
+    return UV_EINVAL;
+  return set_map(cmd, cmd->setup.uid_map, &cmd->setup.set_uid_map, inside,
+                 outside, count);
+}
+
+int uvexec_cmd_set_gid_map(uvexec_cmd_t *cmd, uint32_t inside,
+                           uint32_t outside, uint32_t count) {
+  if (cmd == NULL)
+    return UV_EINVAL;
+  return set_map(cmd, cmd->setup.gid_map, &cmd->setup.set_gid_map, inside,
+                 outside, count);
+}
+
+int uvexec_cmd_set_root(uvexec_cmd_t *cmd, const char *dir) {
+  char *copy = NULL;
+
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (dir != NULL && dir[0] != '\0' && (copy = strdup(dir)) == NULL)
+    return UV_ENOMEM;
+  free(cmd->setup.root);
+  cmd->setup.root = copy;
+  return 0;
+}
+
+int uvexec_cmd_allow_path(uvexec_cmd_t *cmd, const char *path, int access) {
+  uvexec__path_rule_t *grown;
+  char *copy;
+
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (path == NULL || path[0] == '\0' || access == 0 ||
+      (access & ~(UVEXEC_FS_READ | UVEXEC_FS_WRITE | UVEXEC_FS_EXEC)) != 0)
+    return UV_EINVAL;
+  copy = strdup(path);
+  grown = realloc(cmd->setup.paths,
+                  (cmd->setup.path_count + 1) * sizeof(*grown));
+  if (copy == NULL || grown == NULL) {
+    free(copy);
+    if (grown != NULL)
+      cmd->setup.paths = grown;
+    return UV_ENOMEM;
+  }
+  cmd->setup.paths = grown;
+  grown[cmd->setup.path_count].path = copy;
+  grown[cmd->setup.path_count].access = access;
+  cmd->setup.path_count++;
+  return 0;
+}
+
+int uvexec_cmd_set_no_new_privs(uvexec_cmd_t *cmd, int on) {
+  UVEXEC__GUARD_CONFIG(cmd);
+  cmd->setup.no_new_privs = on != 0;
+  return 0;
+}
+
+int uvexec_cmd_set_seccomp(uvexec_cmd_t *cmd, const void *filter,
+                           size_t len) {
+  void *copy;
+
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (filter == NULL || len == 0 || len % 8 != 0 || len / 8 > 4096)
+    return UV_EINVAL;
+  copy = malloc(len);
+  if (copy == NULL)
+    return UV_ENOMEM;
+  memcpy(copy, filter, len);
+  free(cmd->setup.filter);
+  cmd->setup.filter = copy;
+  cmd->setup.filter_len = len;
+  return 0;
+}
+
+int uvexec_cmd_set_ambient_caps(uvexec_cmd_t *cmd, const int *caps,
+                                size_t n) {
+  int *copy = NULL;
+  size_t i;
+
+  UVEXEC__GUARD_CONFIG(cmd);
+  if (n > 64 || (n > 0 && caps == NULL))
+    return UV_EINVAL;
+  for (i = 0; i < n; i++)
+    if (caps[i] < 0 || caps[i] > 63)
+      return UV_EINVAL;
+  if (n > 0) {
+    copy = malloc(n * sizeof(*copy));
+    if (copy == NULL)
+      return UV_ENOMEM;
+    memcpy(copy, caps, n * sizeof(*copy));
+  }
+  free(cmd->setup.caps);
+  cmd->setup.caps = copy;
+  cmd->setup.cap_count = n;
+  return 0;
+}
+
 int uvexec_cmd_set_close_fds(uvexec_cmd_t *cmd, int on) {
   UVEXEC__GUARD_CONFIG(cmd);
   cmd->setup.keep_fds = on == 0;
@@ -150,10 +281,18 @@ int uvexec__setup_needs_clone(const uvexec_cmd_t *cmd) {
 
   return s->pdeathsig != 0 || s->rlimit_count > 0 || s->set_umask ||
          s->set_nice || s->set_groups || s->cgroup != NULL ||
-         cmd->contain.on;
+         cmd->contain.on || uvexec__setup_sandboxed(cmd);
 }
 
 void uvexec__setup_release(uvexec_cmd_t *cmd) {
+  size_t i;
+
+  for (i = 0; i < cmd->setup.path_count; i++)
+    free(cmd->setup.paths[i].path);
+  free(cmd->setup.paths);
+  free(cmd->setup.root);
+  free(cmd->setup.filter);
+  free(cmd->setup.caps);
   free(cmd->setup.rlimits);
   free(cmd->setup.groups);
   free(cmd->setup.cgroup);
@@ -178,6 +317,38 @@ int uvexec__setup_copy(uvexec_cmd_t *to, const uvexec_cmd_t *from) {
   t->rlimits = NULL;
   t->groups = NULL;
   t->cgroup = NULL;
+  t->root = NULL;
+  t->paths = NULL;
+  t->path_count = 0;
+  t->filter = NULL;
+  t->caps = NULL;
+  if (dup_or_null(&t->root, s->root) != 0)
+    return UV_ENOMEM;
+  if (s->path_count > 0) {
+    size_t i;
+
+    t->paths = calloc(s->path_count, sizeof(*t->paths));
+    if (t->paths == NULL)
+      return UV_ENOMEM;
+    for (i = 0; i < s->path_count; i++) {
+      t->paths[i].access = s->paths[i].access;
+      t->path_count = i + 1;
+      if (dup_or_null(&t->paths[i].path, s->paths[i].path) != 0)
+        return UV_ENOMEM;
+    }
+  }
+  if (s->filter_len > 0) {
+    t->filter = malloc(s->filter_len);
+    if (t->filter == NULL)
+      return UV_ENOMEM;
+    memcpy(t->filter, s->filter, s->filter_len);
+  }
+  if (s->cap_count > 0) {
+    t->caps = malloc(s->cap_count * sizeof(*t->caps));
+    if (t->caps == NULL)
+      return UV_ENOMEM;
+    memcpy(t->caps, s->caps, s->cap_count * sizeof(*t->caps));
+  }
   to->contain.on = from->contain.on;
   to->contain.parent = NULL;
   memcpy(to->limits.value, from->limits.value, sizeof(to->limits.value));

@@ -84,6 +84,26 @@ int uvexec__preflight(uvexec_cmd_t *cmd, char ***envp) {
 
   *envp = NULL;
   err = uvexec__env_build(cmd, envp);
+  if (err == 0 && cmd->setup.root != NULL) {
+    free(cmd->path);
+    cmd->path = NULL;
+    /* The program and the directory are inside the new root, which only
+     * the child sees: the program is named by its path there, and the
+     * child's own errors say what is missing. */
+    if (strchr(cmd->argv[0], '/') == NULL) {
+      uvexec__set_error(cmd, "exec: %s: with a root, name the program by "
+                             "its path inside the root",
+                        cmd->argv[0]);
+      err = UV_EINVAL;
+    } else if ((cmd->path = strdup(cmd->argv[0])) == NULL) {
+      err = UV_ENOMEM;
+    }
+    if (err != 0) {
+      free(*envp);
+      *envp = NULL;
+    }
+    return err;
+  }
   if (err == 0)
     err = uvexec__resolve(cmd, uvexec__env_lookup(*envp, "PATH"));
   if (err == 0)

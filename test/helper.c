@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <sys/prctl.h>
 #include <stddef.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -811,6 +813,78 @@ static int cmd_escape(long n, const char *mode) {
   return 0;
 }
 
+/* ---- what a sandbox lets it do ---------------------------------------------- */
+
+/* sandbox_sub runs the probes of test_sandbox; 1 when sub was one. Each
+ * prints one line: "<probe> ok" or "<probe> errno N". */
+static int sandbox_sub(const char *sub, int argc, char **argv, int *rc) {
+  int fd, err = 0;
+
+  *rc = 0;
+  if (strcmp(sub, "ids") == 0) {
+    char map[128] = "";
+    FILE *f = fopen("/proc/self/uid_map", "r");
+
+    if (f != NULL) {
+      if (fgets(map, sizeof map, f) == NULL)
+        map[0] = '\0';
+      fclose(f);
+    }
+    printf("uid %d gid %d pid %d map %s", (int)getuid(), (int)getgid(),
+           (int)getpid(), map[0] != '\0' ? map : "-\n");
+    return 1;
+  }
+  if (strcmp(sub, "connect") == 0 && argc >= 1) {
+    struct sockaddr_in sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)atoi(argv[0]));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+      err = errno;
+    if (fd >= 0)
+      close(fd);
+  } else if (strcmp(sub, "socket") == 0) {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      err = errno;
+    else
+      close(fd);
+  } else if (strcmp(sub, "write-file") == 0 && argc >= 1) {
+    fd = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+      err = errno;
+    else
+      close(fd);
+  } else if (strcmp(sub, "read-dir") == 0 && argc >= 1) {
+    DIR *d = opendir(argv[0]);
+
+    if (d == NULL)
+      err = errno;
+    else
+      closedir(d);
+  } else if (strcmp(sub, "status-line") == 0 && argc >= 1) {
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+      if (strncmp(line, argv[0], strlen(argv[0])) == 0)
+        fputs(line, stdout);
+    if (f != NULL)
+      fclose(f);
+    return 1;
+  } else {
+    return 0;
+  }
+  if (err == 0)
+    printf("%s ok\n", sub);
+  else
+    printf("%s errno %d\n", sub, err);
+  return 1;
+}
+
 /* ---- usage and limits ------------------------------------------------------ */
 
 /* alloc MB: allocates MB MiB and touches every page, then says
@@ -1204,6 +1278,12 @@ int main(int argc, char **argv) {
   if (strcmp(sub, "forkloop") == 0) {
     NEED(1);
     return cmd_forkloop(parse_long(argv[0], "forkloop: bad count"));
+  }
+  {
+    int rc;
+
+    if (sandbox_sub(sub, argc, argv, &rc))
+      return rc;
   }
   if (strcmp(sub, "alloc") == 0) {
     NEED(1);
