@@ -92,11 +92,19 @@ static void with_nobody_map(uvexec_cmd_t *cmd, void *arg) {
 }
 
 /* Root inside, nobody outside: the map the parent wrote is the child's,
- * and the ids set are inside ones. */
+ * and the ids set are inside ones. Nobody outside, it runs the copy of
+ * the helper nobody can reach. */
 START_TEST(test_user_ns_map) {
   unsigned in, outside, count;
   int uid;
-  const char *out = probe(with_nobody_map, NULL, "ids", NULL);
+  uvexec_cmd_t *cmd = shared_helper_cmd("ids", NULL);
+  char out[256];
+
+  ck_assert_int_eq(uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE), 0);
+  with_nobody_map(cmd, NULL);
+  ck_assert_int_eq(uvexec_output(cmd), 0);
+  snprintf(out, sizeof out, "%s", uvexec_stdout_data(cmd, NULL));
+  uvexec_cmd_free(cmd);
 
   ck_assert_msg(sscanf(out, "uid %d gid %*d pid %*d map %u %u %u", &uid, &in,
                        &outside, &count) == 4,
@@ -461,6 +469,45 @@ START_TEST(test_uid_map_refused) {
 }
 END_TEST
 
+/* Not root: a pid and a network namespace come with a user namespace of
+ * their own, the caller's ids mapped to themselves, and seccomp gets
+ * no_new_privs. Run in a fork turned nobody (dumpable, as a process
+ * started as nobody is), with the copy of the helper nobody can reach. */
+START_TEST(test_unprivileged) {
+  int status;
+  pid_t pid;
+
+  fflush(NULL);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    uvexec_cmd_t *cmd = shared_helper_cmd("ids", NULL);
+    const char *out;
+    unsigned in, outside, count;
+    int p = 0;
+
+    if (setgid(OTHER_UID) != 0 || setuid(OTHER_UID) != 0 ||
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+      _exit(10);
+    uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE);
+    uvexec_cmd_set_namespaces(cmd, UVEXEC_NS_PID | UVEXEC_NS_NET);
+    uvexec_cmd_set_seccomp(cmd, no_socket, sizeof no_socket);
+    if (uvexec_output(cmd) != 0)
+      _exit(11);
+    out = uvexec_stdout_data(cmd, NULL);
+    if (sscanf(out, "uid %*d gid %*d pid %d map %u %u %u", &p, &in, &outside,
+               &count) != 4 ||
+        p != 1 || in != OTHER_UID || outside != OTHER_UID || count != 1)
+      _exit(12);
+    uvexec_cmd_free(cmd);
+    _exit(0);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                "the fork ended with status 0x%x", status);
+}
+END_TEST
+
 START_TEST(test_refusals) {
   uvexec_cmd_t *cmd = helper_cmd("exit", "0", NULL);
   int fds = count_open_fds();
@@ -510,13 +557,21 @@ int main(void) {
   ADD_TEST(s, test_uts_ns);
   ADD_TEST(s, test_no_new_privs);
   ADD_TEST(s, test_chroot);
-  if (share_helper("sandbox"))
+  if (share_helper("sandbox")) {
     ADD_TEST(s, test_ambient_caps);
-  else
-    fprintf(stderr, "sandbox: ambient capabilities: not run\n");
+    if ((have & (UVEXEC_SANDBOX_USERNS | UVEXEC_SANDBOX_SECCOMP)) ==
+        (UVEXEC_SANDBOX_USERNS | UVEXEC_SANDBOX_SECCOMP))
+      ADD_TEST(s, test_unprivileged);
+  } else {
+    fprintf(stderr, "sandbox: ambient capabilities, unprivileged: not "
+                    "run\n");
+  }
   if (have & UVEXEC_SANDBOX_USERNS) {
     ADD_TEST(s, test_user_ns_default_map);
-    ADD_TEST(s, test_user_ns_map);
+    if (share_helper("sandbox"))
+      ADD_TEST(s, test_user_ns_map);
+    else
+      fprintf(stderr, "sandbox: a nobody map: not run\n");
     ADD_TEST(s, test_uid_map_refused);
   } else {
     fprintf(stderr, "sandbox: no user namespaces: 2 cases not run\n");
