@@ -818,12 +818,11 @@ static int report_pipe(int report[2], int nfds) {
   return high < 0 ? err : 0;
 }
 
-/* daemon_started waits for the daemon's exec, or its report of what
- * failed before it, and reaps its parent, the child. The read ends at
- * the exec: the daemon's copy of the write end is close-on-exec, and the
- * child's went with it. */
-static int daemon_started(uvexec_cmd_t *cmd, child_t *c, int report,
-                          int pidfd) {
+/* read_report reads what a child on a copy of this process's memory (a
+ * daemon, a sandbox's child) reported of a failed step into c, and
+ * answers 1; 0 when the pipe ended without one: the exec closed the
+ * child's close-on-exec end. */
+static int read_report(int report, child_t *c) {
   int got[3];
   ssize_t n;
   size_t have = 0;
@@ -833,12 +832,24 @@ static int daemon_started(uvexec_cmd_t *cmd, child_t *c, int report,
     if (n > 0)
       have += (size_t)n;
   } while ((n > 0 && have < sizeof(got)) || (n < 0 && errno == EINTR));
+  if (have != sizeof(got))
+    return 0;
+  c->step = got[0];
+  c->err = got[1];
+  c->which = got[2];
+  return 1;
+}
+
+/* daemon_started waits for the daemon's exec, or its report of what
+ * failed before it, and reaps its parent, the child. The daemon's copy of
+ * the write end is close-on-exec, and the child's went with it. */
+static int daemon_started(uvexec_cmd_t *cmd, child_t *c, int report,
+                          int pidfd) {
+  int failed = read_report(report, c);
+
   uvexec__pidfd_wait_exit(pidfd);
   close(pidfd);
-  if (have == sizeof(got)) {
-    c->step = got[0];
-    c->err = got[1];
-    c->which = got[2];
+  if (failed) {
     /* When this process is a subreaper, the daemon that failed is its
      * child now (it was reparented before its parent was reaped above):
      * reaped here, else nobody would. ECHILD at once otherwise. */
@@ -859,24 +870,12 @@ static int daemon_started(uvexec_cmd_t *cmd, child_t *c, int report,
 
 /* copy_started waits for the exec of a child that runs on a copy of this
  * process's memory (a sandbox with a user namespace), or its report of
- * what failed before it. */
+ * what failed before it; a child that failed is reaped. */
 static int copy_started(uvexec_cmd_t *cmd, child_t *c, int report,
                         int pidfd) {
-  int got[3];
-  ssize_t n;
-  size_t have = 0;
-
-  do {
-    n = read(report, (char *)got + have, sizeof(got) - have);
-    if (n > 0)
-      have += (size_t)n;
-  } while ((n > 0 && have < sizeof(got)) || (n < 0 && errno == EINTR));
-  if (have != sizeof(got))
-    return 0; /* end of file: the exec closed the child's end */
+  if (!read_report(report, c))
+    return 0;
   uvexec__pidfd_wait_exit(pidfd);
-  c->step = got[0];
-  c->err = got[1];
-  c->which = got[2];
   return child_error(cmd, c);
 }
 

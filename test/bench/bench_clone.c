@@ -71,21 +71,6 @@ static const char *path_true = "/bin/true";
 
 /* ---- targets ------------------------------------------------------------- */
 
-static int misses;
-
-static void target(int pass, const char *got, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void target(int pass, const char *got, const char *fmt, ...) {
-  char what[160];
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof(what), fmt, ap);
-  va_end(ap);
-  printf("  target: %-58s %-22s %s\n", what, got, pass ? "PASS" : "MISS");
-  misses += !pass;
-}
 
 /* ---- contenders --------------------------------------------------------- */
 
@@ -215,21 +200,21 @@ static void report(int level) {
   }
   ratio = median_ratio(r[C_CLONE_SETUP].us, ref, R);
   snprintf(got, sizeof(got), "%.3fx", ratio);
-  target(ratio <= 1.05, got,
+  bench_target(ratio <= 1.05, got,
          "clone + rlimit/umask/uid <= 1.05x posix_spawn @ %zu MiB",
          opt.ballast[level]);
   ratio = median_ratio(r[C_CLONE].us, ref, R);
   snprintf(got, sizeof(got), "%.3fx", ratio);
-  target(ratio <= 1.05, got, "clone engine <= 1.05x posix_spawn @ %zu MiB",
+  bench_target(ratio <= 1.05, got, "clone engine <= 1.05x posix_spawn @ %zu MiB",
          opt.ballast[level]);
   ratio = median_ratio(r[C_CLONE].us, r[C_CLONE_KEEP].us, R);
   snprintf(got, sizeof(got), "%.3fx", ratio);
-  target(ratio <= 1.02, got, "clone: close_fds on <= 1.02x off @ %zu MiB",
+  bench_target(ratio <= 1.02, got, "clone: close_fds on <= 1.02x off @ %zu MiB",
          opt.ballast[level]);
   p99 = pct(r[C_CLONE_SETUP].blocked.v, r[C_CLONE_SETUP].blocked.n, 99) * 1e3;
   ref99 = pct(r[C_POSIX].blocked.v, r[C_POSIX].blocked.n, 99) * 1e3;
   snprintf(got, sizeof(got), "%.2f ms (ref %.2f)", p99, ref99);
-  target(p99 <= 1.0, got, "clone + setup: start call <= 1 ms, p99 @ %zu MiB",
+  bench_target(p99 <= 1.0, got, "clone + setup: start call <= 1 ms, p99 @ %zu MiB",
          opt.ballast[level]);
 }
 
@@ -297,6 +282,6 @@ int main(int argc, char **argv) {
       }
     report(level);
   }
-  printf("\n%s\n", misses ? "some targets MISSED" : "every target PASSED");
+  printf("\n%s\n", *bench_misses() ? "some targets MISSED" : "every target PASSED");
   return 0;
 }

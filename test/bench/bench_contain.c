@@ -57,55 +57,9 @@ static struct {
 
 static char parent[4096];
 static const char *path_true = "/bin/true";
-static int misses;
-
-static void target(int pass, const char *got, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void target(int pass, const char *got, const char *fmt, ...) {
-  char what[160];
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof(what), fmt, ap);
-  va_end(ap);
-  printf("  target: %-50s %-22s %s\n", what, got, pass ? "PASS" : "MISS");
-  misses += !pass;
-}
 
 /* ---- the parent directory ------------------------------------------------- */
 
-/* own_cgroup answers this process's cgroup v2 directory, from the mount
- * table and /proc/self/cgroup. */
-static int own_cgroup(char *buf, size_t len) {
-  char line[4096], mount[2048] = "", rel[2048] = "";
-  FILE *f = fopen("/proc/self/mountinfo", "re");
-
-  if (f == NULL)
-    return -1;
-  while (fgets(line, sizeof line, f) != NULL) {
-    char *sep = strstr(line, " - cgroup2 ");
-    char point[2048];
-
-    if (sep != NULL && sscanf(line, "%*s %*s %*s %*s %2047s", point) == 1) {
-      snprintf(mount, sizeof mount, "%s", point);
-      break;
-    }
-  }
-  fclose(f);
-  f = fopen("/proc/self/cgroup", "re");
-  if (f == NULL || mount[0] == '\0') {
-    if (f != NULL)
-      fclose(f);
-    return -1;
-  }
-  while (fgets(line, sizeof line, f) != NULL)
-    if (strncmp(line, "0::", 3) == 0 && sscanf(line + 3, "%2047s", rel) == 1)
-      break;
-  fclose(f);
-  snprintf(buf, len, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
-  return 0;
-}
 
 static int make_parent(void) {
   char own[2048];
@@ -180,7 +134,7 @@ static void bench_spawn(uv_loop_t *loop) {
   printf("  contained   %8.0f us   %.2fx\n", median(cont, opt.rounds) * 1e6,
          ratio);
   snprintf(got, sizeof got, "%.2fx", ratio);
-  target(ratio <= 1.3, got, "contained spawn + wait <= 1.3x plain");
+  bench_target(ratio <= 1.3, got, "contained spawn + wait <= 1.3x plain");
 }
 
 /* ---- stopping a tree of 100 -------------------------------------------------- */

@@ -130,6 +130,7 @@ int main(int argc, char **argv) {
   const char *name[4] = {"plain uvexec", "uvexec sandbox", "bwrap",
                          "posix_spawn"};
   uv_loop_t loop;
+  char got[32];
   int i, k, r, kinds;
 
   for (i = 1; i < argc; i++) {
@@ -176,14 +177,14 @@ int main(int argc, char **argv) {
   }
   if (have_bwrap) {
     r_bwrap = median_ratio(fig[1], fig[2], opt.rounds);
-    printf("  target: %-50s %.2fx %s\n", "sandbox <= 0.5x bwrap", r_bwrap,
-           r_bwrap <= 0.5 ? "PASS" : "MISS");
+    snprintf(got, sizeof got, "%.2fx", r_bwrap);
+    bench_target(r_bwrap <= 0.5, got, "sandbox <= 0.5x bwrap");
   }
   r_plain = median_ratio(fig[0], fig[3], opt.rounds);
   printf("  sandbox against plain: %.2fx\n",
          median_ratio(fig[1], fig[0], opt.rounds));
-  printf("  target: %-50s %.2fx %s\n", "plain uvexec <= 1.02x posix_spawn",
-         r_plain, r_plain <= 1.02 ? "PASS" : "MISS");
+  snprintf(got, sizeof got, "%.2fx", r_plain);
+  bench_target(r_plain <= 1.02, got, "plain uvexec <= 1.02x posix_spawn");
   uv_loop_close(&loop);
   return 0;
 }

@@ -41,21 +41,6 @@ static struct {
 } opt = {5, 300};
 
 static const char *path_true = "/bin/true";
-static int misses;
-
-static void target(int pass, const char *got, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void target(int pass, const char *got, const char *fmt, ...) {
-  char what[160];
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof(what), fmt, ap);
-  va_end(ap);
-  printf("  target: %-50s %-22s %s\n", what, got, pass ? "PASS" : "MISS");
-  misses += !pass;
-}
 
 /* ---- restart latency --------------------------------------------------------- */
 
@@ -156,7 +141,7 @@ static void bench_restart(uv_loop_t *loop) {
          median_ratio(r, p, opt.rounds));
   snprintf(got, sizeof got, "%.0f us (%.0f allowed)", rm * 1e6,
            (pm * 1.1 + 1e-3) * 1e6);
-  target(rm <= pm * 1.1 + 1e-3, got, "restart cycle <= 1.1x plain + 1 ms");
+  bench_target(rm <= pm * 1.1 + 1e-3, got, "restart cycle <= 1.1x plain + 1 ms");
 }
 
 /* ---- idle services ------------------------------------------------------------ */
@@ -220,7 +205,7 @@ static void bench_idle(uv_loop_t *loop) {
   printf("100 healthy services running sleep, 2 s\n");
   printf("  loop iterations per second   %8.1f\n", per_s);
   snprintf(got, sizeof got, "%.1f/s", per_s);
-  target(per_s == 0, got, "wake-ups of 100 idle services: 0");
+  bench_target(per_s == 0, got, "wake-ups of 100 idle services: 0");
 }
 
 /* ---- memory ----------------------------------------------------------------- */
@@ -253,7 +238,7 @@ static void bench_memory(uv_loop_t *loop) {
   printf("  a cmd                        %8.0f B\n", (double)(h1 - h0) / N);
   printf("  a service, beyond it         %8.0f B\n", per);
   snprintf(got, sizeof got, "%.0f B", per);
-  target(per <= 4096, got, "memory per service <= 4 KiB");
+  bench_target(per <= 4096, got, "memory per service <= 4 KiB");
 }
 
 int main(int argc, char **argv) {

@@ -204,4 +204,64 @@ static inline void ballast_grow(size_t mib) {
   have = mib;
 }
 
+/* ---- targets -------------------------------------------------------------- */
+
+/* bench_misses counts the targets missed so far in this program. */
+static inline int *bench_misses(void) {
+  static int n;
+
+  return &n;
+}
+
+/* bench_target prints one target line, "target: WHAT GOT PASS|MISS", and
+ * counts a miss. */
+static inline void bench_target(int pass, const char *got, const char *fmt,
+                                ...) __attribute__((format(printf, 3, 4)));
+
+static inline void bench_target(int pass, const char *got, const char *fmt,
+                                ...) {
+  char what[160];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  printf("  target: %-58s %-22s %s\n", what, got, pass ? "PASS" : "MISS");
+  *bench_misses() += !pass;
+}
+
+/* ---- cgroups ---------------------------------------------------------------- */
+
+/* own_cgroup answers this process's cgroup v2 directory, from the mount
+ * table and /proc/self/cgroup; -1 without one. */
+static inline int own_cgroup(char *buf, size_t len) {
+  char line[4096], mount[2048] = "", rel[2048] = "";
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+
+  if (f == NULL)
+    return -1;
+  while (fgets(line, sizeof line, f) != NULL) {
+    char point[2048];
+
+    if (strstr(line, " - cgroup2 ") != NULL &&
+        sscanf(line, "%*s %*s %*s %*s %2047s", point) == 1) {
+      snprintf(mount, sizeof mount, "%s", point);
+      break;
+    }
+  }
+  fclose(f);
+  f = fopen("/proc/self/cgroup", "re");
+  if (f == NULL || mount[0] == '\0') {
+    if (f != NULL)
+      fclose(f);
+    return -1;
+  }
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, "0::", 3) == 0 && sscanf(line + 3, "%2047s", rel) == 1)
+      break;
+  fclose(f);
+  snprintf(buf, len, "%s%s", mount, strcmp(rel, "/") == 0 ? "" : rel);
+  return 0;
+}
+
 #endif /* UVEXEC_BENCH_UTIL_H */
