@@ -1066,10 +1066,10 @@ UVEXEC_EXTERN int uvexec_cmd_set_limit(uvexec_cmd_t *cmd, int what,
  * A child with less than the caller's powers, set up by the clone
  * engine's child with raw system calls only, in this order: namespaces
  * at the clone; the uid and gid maps, written by the parent while the
- * child waits; a private mount propagation and its own /proc (with
- * UVEXEC_NS_MOUNT); the loopback up (UVEXEC_NS_NET); the session; the
- * root (chroot) and the directory; the capabilities kept across a uid
- * change; groups, gid, uid; the ambient capabilities; limits, umask,
+ * child waits; a private mount propagation (UVEXEC_NS_MOUNT); the
+ * loopback up (UVEXEC_NS_NET); the session; the root (chroot), its own
+ * /proc there (UVEXEC_NS_PID with UVEXEC_NS_MOUNT), and the directory;
+ * the capabilities kept across a uid change; groups, gid, uid; the ambient capabilities; limits, umask,
  * files; no_new_privs; Landlock; the signals; seccomp; exec. A step that
  * fails is a start error that names it ("landlock: ...", "uid_map: ...")
  * and leaves no child. The uv engine refuses every setter here with
@@ -1134,8 +1134,9 @@ UVEXEC_EXTERN int uvexec_cmd_allow_path(uvexec_cmd_t *cmd, const char *path,
 
 /** uvexec_cmd_set_no_new_privs sets PR_SET_NO_NEW_PRIVS in the child:
  * nothing it runs gains privileges (setuid bits, file capabilities). A
- * seccomp filter or Landlock sets it too for a caller that is not root,
- * as the kernel requires. */
+ * seccomp filter or Landlock always sets it too, as bubblewrap does: the
+ * kernel requires it without CAP_SYS_ADMIN, which a root caller's child
+ * gives up with a uid change. */
 UVEXEC_EXTERN int uvexec_cmd_set_no_new_privs(uvexec_cmd_t *cmd, int on);
 
 /** uvexec_cmd_set_seccomp loads a classic BPF program (struct

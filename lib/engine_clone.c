@@ -301,6 +301,7 @@ typedef struct {
   int njoin;
   /* The sandbox. */
   int go_fd;         /* read end: the maps are written; -1 */
+  int go_write;      /* its write end, the parent's: closed here first */
   int mount_private; /* a new mount namespace: no propagation out */
   int mount_proc;    /* ... and a new pid namespace: its own /proc */
   int net_up;        /* a new network namespace: the loopback up */
@@ -371,6 +372,10 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
   if (c->go_fd >= 0) {
     char go = 0;
 
+    /* Its copy of the write end goes first: if the parent dies before
+     * it writes, the read ends (end of file) instead of waiting for
+     * ever. */
+    RAW1(SYS_close, c->go_write);
     do
       rc = RAW3(SYS_read, c->go_fd, &go, 1);
     while (rc == -EINTR);
@@ -417,34 +422,12 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
 
   /* A new mount namespace starts as a copy whose mounts may still
    * propagate to the parent's (a shared root): made private first, so that
-   * nothing mounted here is seen outside. With its own pids, its own
-   * /proc, so that what it lists there is its own. */
+   * nothing mounted here is seen outside. (Its own /proc comes once its
+   * root is set.) */
   if (c->mount_private) {
     rc = RAW5(SYS_mount, 0, "/", 0, MS_REC | MS_PRIVATE, 0);
     if (rc < 0)
       return fail(c, STEP_MOUNT, rc);
-    if (c->mount_proc) {
-      rc = RAW5(SYS_mount, "proc", "/proc", "proc",
-                MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
-      if (rc < 0)
-        return fail(c, STEP_PROC, rc);
-      if (c->ruleset >= 0 && c->proc_access != 0) {
-        struct {
-          uint64_t allowed_access;
-          int32_t parent_fd;
-        } __attribute__((packed)) rule;
-        long fd = RAW4(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_CLOEXEC, 0);
-
-        if (fd < 0)
-          return fail(c, STEP_LANDLOCK, fd);
-        rule.allowed_access = c->proc_access;
-        rule.parent_fd = (int32_t)fd;
-        rc = RAW4(SYS_landlock_add_rule, c->ruleset, 1, &rule, 0);
-        RAW1(SYS_close, fd);
-        if (rc < 0)
-          return fail(c, STEP_LANDLOCK, rc);
-      }
-    }
   }
   /* A new network namespace has a loopback that is down. */
   if (c->net_up) {
@@ -534,6 +517,31 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
     }
   }
 
+  /* With its own pids, its own /proc, so that what it lists there is its
+   * own: inside its root (a root without a /proc gets none). */
+  if (c->mount_proc) {
+    rc = RAW5(SYS_mount, "proc", "/proc", "proc",
+              MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+    if (rc < 0 && !(rc == -ENOENT && c->root != NULL))
+      return fail(c, STEP_PROC, rc);
+    if (rc == 0 && c->ruleset >= 0 && c->proc_access != 0) {
+      struct {
+        uint64_t allowed_access;
+        int32_t parent_fd;
+      } __attribute__((packed)) rule;
+      long fd = RAW4(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_CLOEXEC, 0);
+
+      if (fd < 0)
+        return fail(c, STEP_LANDLOCK, fd);
+      rule.allowed_access = c->proc_access;
+      rule.parent_fd = (int32_t)fd;
+      rc = RAW4(SYS_landlock_add_rule, c->ruleset, 1, &rule, 0);
+      RAW1(SYS_close, fd);
+      if (rc < 0)
+        return fail(c, STEP_LANDLOCK, rc);
+    }
+  }
+
   if (c->dir != NULL) {
     rc = RAW1(SYS_chdir, c->dir);
     if (rc < 0)
@@ -578,8 +586,9 @@ __attribute__((noinline)) CHILD_CODE static int child_main(void *arg) {
       return fail(c, STEP_CAPS, rc);
     for (k = 0; k < c->cap_count; k++)
       data[c->caps[k] / 32].inheritable |= 1u << (c->caps[k] % 32);
-    data[0].effective = data[0].permitted;
-    data[1].effective = data[1].permitted;
+    /* The effective set stays as the uid change left it (empty): the
+     * ambient ones become effective at the exec, and nothing of root's
+     * is in force meanwhile. */
     rc = RAW2(SYS_capset, &hdr, data);
     if (rc < 0)
       return fail(c, STEP_CAPS, rc);
@@ -1024,9 +1033,18 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     src[i] = fd;
   }
 
-  if (copy_mode && plan->detach) {
-    uvexec__set_error(cmd, "exec: a detached command cannot have a user "
-                           "namespace");
+  if (ns_flags != 0 && plan->detach) {
+    /* Its pids would end with the first child; its user namespace needs
+     * the maps from a parent that is gone. */
+    uvexec__set_error(cmd, "exec: a detached command cannot have "
+                           "namespaces of its own");
+    err = UV_EINVAL;
+    goto out;
+  }
+  if ((ns_flags & CLONE_NEWPID) && cmd->set_pgid && cmd->pgid != 0) {
+    uvexec__set_error(cmd, "exec: a command with pids of its own cannot "
+                           "join process group %d, outside them",
+                      (int)cmd->pgid);
     err = UV_EINVAL;
     goto out;
   }
@@ -1075,6 +1093,7 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
   c.join = plan->join_fds;
   c.njoin = plan->njoin;
   c.go_fd = go[0];
+  c.go_write = go[1];
   c.in_daemon = copy_mode; /* a copy of the memory: reports by the pipe */
   c.mount_private = (ns_flags & CLONE_NEWNS) != 0;
   c.mount_proc = c.mount_private && (ns_flags & CLONE_NEWPID) != 0;
@@ -1089,9 +1108,10 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
     prog.filter = s->filter;
     c.filter = &prog;
   }
-  /* Landlock and seccomp need no_new_privs without CAP_SYS_ADMIN. */
-  c.no_new_privs = s->no_new_privs ||
-                   ((ruleset >= 0 || c.filter != NULL) && geteuid() != 0);
+  /* Landlock and seccomp need no_new_privs without CAP_SYS_ADMIN, which
+   * even a root caller's child gives up with a uid change: set with
+   * either, always, as bubblewrap does. */
+  c.no_new_privs = s->no_new_privs || ruleset >= 0 || c.filter != NULL;
   if (c.detach)
     c.new_session = 1; /* a daemon leads a session of its own */
   if (s->set_groups) {
@@ -1170,6 +1190,8 @@ int uvexec__engine_clone_spawn(uvexec_cmd_t *cmd,
 
   if (pid < 0) {
     err = (int)pid;
+    if (ns_flags != 0 && cgroup_fd < 0)
+      uvexec__set_error(cmd, "namespaces: %s", uvexec_strerror(err));
     if (cgroup_fd >= 0) {
       if (err == -ENOSYS || err == -E2BIG) {
         uvexec__set_error(cmd,

@@ -264,6 +264,7 @@ static void with_seccomp(uvexec_cmd_t *cmd, void *arg) {
 
 START_TEST(test_seccomp) {
   char want[32];
+  uvexec_cmd_t *cmd;
 
   snprintf(want, sizeof want, "socket errno %d\n", EPERM);
   ck_assert_str_eq(probe(with_seccomp, NULL, "socket", NULL), want);
@@ -271,6 +272,18 @@ START_TEST(test_seccomp) {
   /* The rest works under it. */
   ck_assert_int_eq(strncmp(probe(with_seccomp, NULL, "ids", NULL), "uid ", 4),
                    0);
+  /* Root gives up CAP_SYS_ADMIN with a uid change before the filter is
+   * loaded: no_new_privs is what lets it load then. */
+  if (share_helper("sandbox")) {
+    cmd = shared_helper_cmd("socket", NULL);
+    ck_assert_int_eq(uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE), 0);
+    ck_assert_int_eq(uvexec_cmd_set_uid(cmd, OTHER_UID), 0);
+    ck_assert_int_eq(uvexec_cmd_set_gid(cmd, OTHER_UID), 0);
+    with_seccomp(cmd, NULL);
+    ck_assert_msg(uvexec_output(cmd) == 0, "%s", uvexec_cmd_error(cmd));
+    ck_assert_str_eq(uvexec_stdout_data(cmd, NULL), want);
+    uvexec_cmd_free(cmd);
+  }
 }
 END_TEST
 
@@ -306,6 +319,25 @@ START_TEST(test_ambient_caps) {
   ck_assert_str_eq(uvexec_stdout_data(cmd, NULL),
                    "CapAmb:\t0000000000000400\n");
   uvexec_cmd_free(cmd);
+
+  /* Between its uid change and its exec the child holds none of root's
+   * other capabilities: a file in a directory only root may enter cannot
+   * be its stdout. */
+  {
+    char dir[] = "/tmp/uvexec-rootonly-XXXXXX", path[64];
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(chmod(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/out", dir);
+    cmd = shared_helper_cmd("echo", "x", NULL);
+    ck_assert_int_eq(uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE), 0);
+    with_ambient(cmd, NULL);
+    ck_assert_int_eq(uvexec_cmd_stdout_file(cmd, path, 0), 0);
+    ck_assert_int_eq(uvexec_run(cmd), UV_EACCES);
+    uvexec_cmd_free(cmd);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+  }
 }
 END_TEST
 
@@ -336,6 +368,19 @@ START_TEST(test_chroot) {
   ck_assert_int_eq(uvexec_cmd_set_root(cmd, root), 0);
   ck_assert_int_eq(uvexec_output(cmd), UVEXEC_EEXIT);
   ck_assert_int_eq(uvexec_exit_code(cmd), 2); /* cannot access '/etc' */
+  uvexec_cmd_free(cmd);
+
+  /* With its own pids and mounts, its own /proc is inside the root: pid
+   * 1 there is the child itself. */
+  snprintf(script, sizeof script, "%s/proc", root);
+  ck_assert_int_eq(mkdir(script, 0755), 0);
+  cmd = uvexec_command("/ls", "-d", "/proc/1", NULL);
+  ck_assert_int_eq(uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE), 0);
+  ck_assert_int_eq(uvexec_cmd_set_root(cmd, root), 0);
+  ck_assert_int_eq(
+      uvexec_cmd_set_namespaces(cmd, UVEXEC_NS_PID | UVEXEC_NS_MOUNT), 0);
+  ck_assert_int_eq(uvexec_output(cmd), 0);
+  ck_assert_str_eq(uvexec_stdout_data(cmd, NULL), "/proc/1\n");
   uvexec_cmd_free(cmd);
 
   snprintf(script, sizeof script, "rm -rf '%s'", root);
@@ -527,6 +572,27 @@ START_TEST(test_refusals) {
   ck_assert_int_eq(uvexec_run(cmd), UV_ENOTSUP);
   ck_assert_ptr_nonnull(strstr(uvexec_cmd_error(cmd), "sandbox"));
   ck_assert_int_eq(uvexec_cmd_set_namespaces(cmd, UVEXEC_NS_NET), UV_EBUSY);
+  uvexec_cmd_free(cmd);
+  /* A daemon with namespaces of its own; a group outside its own pids. */
+  cmd = helper_cmd("exit", "0", NULL);
+  ck_assert_int_eq(uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE), 0);
+  ck_assert_int_eq(uvexec_cmd_set_detached(cmd, 1), 0);
+  ck_assert_int_eq(uvexec_cmd_set_namespaces(cmd, UVEXEC_NS_PID), 0);
+  if (have_pidfd()) {
+    ck_assert_int_eq(uvexec_start(cmd, test_loop, NULL), UV_EINVAL);
+    ck_assert_str_eq(uvexec_cmd_error(cmd), "exec: a detached command "
+                                            "cannot have namespaces of its "
+                                            "own");
+  }
+  uvexec_cmd_free(cmd);
+  cmd = helper_cmd("exit", "0", NULL);
+  ck_assert_int_eq(uvexec_cmd_set_engine(cmd, UVEXEC_ENGINE_CLONE), 0);
+  ck_assert_int_eq(uvexec_cmd_set_pgid(cmd, getpgrp()), 0);
+  ck_assert_int_eq(uvexec_cmd_set_namespaces(cmd, UVEXEC_NS_PID), 0);
+  if (have_pidfd()) {
+    ck_assert_int_eq(uvexec_start(cmd, test_loop, NULL), UV_EINVAL);
+    ck_assert_ptr_nonnull(strstr(uvexec_cmd_error(cmd), "cannot join"));
+  }
   uvexec_cmd_free(cmd);
   /* Nor does an exec. */
   cmd = uvexec_command("/bin/true", NULL);
