@@ -785,6 +785,9 @@ int uvexec__reap_adopt(uvexec_cmd_t *cmd);
 void uvexec__reap_now(uvexec_cmd_t *cmd);
 void uvexec__reap_close(uvexec_cmd_t *cmd);
 int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum);
+/* uvexec__reap_stopped tells whether the child is stopped (job control:
+ * ^Z, SIGTSTP, SIGSTOP), from /proc while it is not reaped. */
+int uvexec__reap_stopped(const uvexec_cmd_t *cmd);
 
 /* timers.c: the timeout and the wait delay. */
 int uvexec__timeout_start(uvexec_cmd_t *cmd);

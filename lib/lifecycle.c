@@ -164,10 +164,11 @@ static int signal_run(uvexec_cmd_t *cmd, int signum) {
 
 /* wake gives a stopped run back its CPU after signum, so that a signal
  * it handles reaches it: a run uvexec_suspend() stopped is thawed or
- * continued; any other gets SIGCONT after a catchable signal, since a
- * process stopped by job control (^Z on its terminal, SIGTSTP, SIGSTOP)
- * keeps such a signal pending until it is continued, as a shell's kill
- * of a stopped job knows. */
+ * continued; a child stopped by job control (^Z on its terminal,
+ * SIGTSTP, SIGSTOP) gets SIGCONT (its group or tree with it) after a
+ * catchable signal, which it would keep pending until continued, as a
+ * shell's kill of a stopped job knows. A run that is not stopped gets no
+ * SIGCONT. */
 static void wake(uvexec_cmd_t *cmd, int signum) {
   if (cmd->suspended) {
     cmd->suspended = 0;
@@ -177,7 +178,8 @@ static void wake(uvexec_cmd_t *cmd, int signum) {
       (void)uvexec__reap_signal(cmd, SIGCONT);
     return;
   }
-  if (signum != 0 && signum != SIGKILL && signum != SIGCONT)
+  if (signum != 0 && signum != SIGKILL && signum != SIGCONT &&
+      uvexec__reap_stopped(cmd))
     (void)signal_run(cmd, SIGCONT);
 }
 
