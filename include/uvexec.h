@@ -438,8 +438,9 @@ UVEXEC_EXTERN int uvexec_cmd_set_detached(uvexec_cmd_t *cmd, int on);
  * stays stopped and keeps the foreground: uvexec sees no exit, done does
  * not come, and the caller, which the shell still waits for, decides:
  * uvexec_resume() (SIGCONT) lets it go on, uvexec_cancel() ends it (a
- * catchable cancel signal is followed by SIGCONT, so that a stopped group
- * receives it; the same holds for every stop of every cmd).
+ * catchable cancel signal is followed by SIGCONT when the child is
+ * stopped, so that its group receives it; the same holds for every stop
+ * of every cmd).
  * tty_fd must be a terminal whose session is the caller's: else the start
  * fails with the error (UV_ENOTTY, ...) and "exec: foreground: fd N:
  * reason". UV_EBADF for a negative fd; UV_EINVAL at the start together
