@@ -110,6 +110,26 @@ int uvexec__poll_watch(uvexec_cmd_t *cmd, uv_poll_t *poll, int fd) {
   return 0;
 }
 
+int uvexec__timer_open(uvexec_cmd_t *cmd, uv_timer_t *timer, int *open) {
+  int err;
+
+  if (*open)
+    return 0;
+  err = uv_timer_init(cmd->loop, timer);
+  if (err != 0)
+    return err;
+  uvexec__handle_open(cmd, (uv_handle_t *)timer);
+  *open = 1;
+  return 0;
+}
+
+void uvexec__timer_close(uv_timer_t *timer, int *open) {
+  if (*open) {
+    uvexec__handle_close((uv_handle_t *)timer);
+    *open = 0;
+  }
+}
+
 void uvexec__poll_close(uv_poll_t *poll, int *polling, int *fd) {
   if (*polling) {
     uvexec__handle_close((uv_handle_t *)poll);

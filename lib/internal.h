@@ -122,6 +122,11 @@ int uvexec__poll_watch(uvexec_cmd_t *cmd, uv_poll_t *poll, int fd);
 /* uvexec__poll_close closes the watcher, if *polling (libuv takes the fd
  * out of epoll at once), then the fd, if open. */
 void uvexec__poll_close(uv_poll_t *poll, int *polling, int *fd);
+/* uvexec__timer_open makes timer a timer on cmd's loop, counted among
+ * its handles, unless *open says it is already; uvexec__timer_close
+ * closes it if *open. */
+int uvexec__timer_open(uvexec_cmd_t *cmd, uv_timer_t *timer, int *open);
+void uvexec__timer_close(uv_timer_t *timer, int *open);
 
 /* ---- pidfds (pidfd.c) --------------------------------------------------- */
 

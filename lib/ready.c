@@ -223,26 +223,6 @@ void uvexec__ready_spawned(uvexec_cmd_t *cmd) {
   uvexec__close_fd(&cmd->ready.pipe_child);
 }
 
-static int open_timer(uvexec_cmd_t *cmd, uv_timer_t *timer, int *open) {
-  int err;
-
-  if (*open)
-    return 0;
-  err = uv_timer_init(cmd->loop, timer);
-  if (err != 0)
-    return err;
-  uvexec__handle_open(cmd, (uv_handle_t *)timer);
-  *open = 1;
-  return 0;
-}
-
-static void close_timer(uv_timer_t *timer, int *open) {
-  if (*open) {
-    uvexec__handle_close((uv_handle_t *)timer);
-    *open = 0;
-  }
-}
-
 int uvexec__ready_start(uvexec_cmd_t *cmd) {
   uvexec__ready_t *r = &cmd->ready;
   uint64_t ms = r->timeout_ms;
@@ -271,14 +251,14 @@ int uvexec__ready_start(uvexec_cmd_t *cmd) {
   if (r->ways == 0)
     ms = 0;
   if (r->ways == 0 || ms > 0) {
-    err = open_timer(cmd, &r->timer, &r->timer_open);
+    err = uvexec__timer_open(cmd, &r->timer, &r->timer_open);
     if (err != 0)
       return err;
     uv_update_time(cmd->loop);
     uv_timer_start(&r->timer, on_timer, ms, 0);
   }
   if (r->watchdog_ms > 0) {
-    err = open_timer(cmd, &r->watchdog, &r->watchdog_open);
+    err = uvexec__timer_open(cmd, &r->watchdog, &r->watchdog_open);
     if (err != 0)
       return err;
     uv_timer_start(&r->watchdog, on_watchdog, r->watchdog_ms, 0);
@@ -291,7 +271,7 @@ void uvexec__ready_became(uvexec_cmd_t *cmd) {
   uvexec__ready_t *r = &cmd->ready;
 
   r->ready = 1;
-  close_timer(&r->timer, &r->timer_open);
+  uvexec__timer_close(&r->timer, &r->timer_open);
   uvexec__poll_close(&r->pipe_poll, &r->pipe_polling, &r->pipe);
   uvexec__buf_free(&r->line[0]);
   uvexec__buf_free(&r->line[1]);
@@ -300,8 +280,8 @@ void uvexec__ready_became(uvexec_cmd_t *cmd) {
 void uvexec__ready_close(uvexec_cmd_t *cmd) {
   uvexec__ready_t *r = &cmd->ready;
 
-  close_timer(&r->timer, &r->timer_open);
-  close_timer(&r->watchdog, &r->watchdog_open);
+  uvexec__timer_close(&r->timer, &r->timer_open);
+  uvexec__timer_close(&r->watchdog, &r->watchdog_open);
   uvexec__poll_close(&r->sock_poll, &r->sock_polling, &r->sock);
   uvexec__poll_close(&r->pipe_poll, &r->pipe_polling, &r->pipe);
   uvexec__close_fd(&r->pipe_child);
@@ -316,7 +296,7 @@ void uvexec__ready_close(uvexec_cmd_t *cmd) {
 static void on_timer(uv_timer_t *timer) {
   uvexec_cmd_t *cmd = timer->data;
 
-  close_timer(timer, &cmd->ready.timer_open);
+  uvexec__timer_close(timer, &cmd->ready.timer_open);
   uvexec__report(cmd, cmd->ready.ways == 0 ? UVEXEC__EV_READY
                                            : UVEXEC__EV_NOT_READY,
                  0);
@@ -325,7 +305,7 @@ static void on_timer(uv_timer_t *timer) {
 static void on_watchdog(uv_timer_t *timer) {
   uvexec_cmd_t *cmd = timer->data;
 
-  close_timer(timer, &cmd->ready.watchdog_open);
+  uvexec__timer_close(timer, &cmd->ready.watchdog_open);
   uvexec__report(cmd, UVEXEC__EV_WATCHDOG, 0);
 }
 

@@ -7,26 +7,6 @@
  * run without a timeout or a wait delay has no timer at all. */
 #include "internal.h"
 
-static int open_timer(uvexec_cmd_t *cmd, uv_timer_t *timer, int *open) {
-  int err;
-
-  if (*open)
-    return 0;
-  err = uv_timer_init(cmd->loop, timer);
-  if (err != 0)
-    return err;
-  uvexec__handle_open(cmd, (uv_handle_t *)timer);
-  *open = 1;
-  return 0;
-}
-
-static void close_timer(uv_timer_t *timer, int *open) {
-  if (*open) {
-    uvexec__handle_close((uv_handle_t *)timer);
-    *open = 0;
-  }
-}
-
 static void on_timeout(uv_timer_t *timer) {
   uvexec_cmd_t *cmd = timer->data;
 
@@ -37,7 +17,7 @@ static void on_timeout(uv_timer_t *timer) {
 static void on_delay(uv_timer_t *timer) {
   uvexec_cmd_t *cmd = timer->data;
 
-  close_timer(&cmd->timers.delay, &cmd->timers.delay_open);
+  uvexec__timer_close(&cmd->timers.delay, &cmd->timers.delay_open);
   uvexec__report(cmd, UVEXEC__EV_DELAY_OVER, 0);
 }
 
@@ -47,7 +27,7 @@ int uvexec__timeout_start(uvexec_cmd_t *cmd) {
 
   if (cmd->timeout_ms == 0)
     return 0;
-  err = open_timer(cmd, &t->timeout, &t->timeout_open);
+  err = uvexec__timer_open(cmd, &t->timeout, &t->timeout_open);
   if (err != 0)
     return err;
   uv_update_time(cmd->loop); /* the timeout counts from the start */
@@ -55,7 +35,7 @@ int uvexec__timeout_start(uvexec_cmd_t *cmd) {
 }
 
 void uvexec__timeout_close(uvexec_cmd_t *cmd) {
-  close_timer(&cmd->timers.timeout, &cmd->timers.timeout_open);
+  uvexec__timer_close(&cmd->timers.timeout, &cmd->timers.timeout_open);
 }
 
 void uvexec__delay_start(uvexec_cmd_t *cmd, uint64_t ms, int cut) {
@@ -63,7 +43,7 @@ void uvexec__delay_start(uvexec_cmd_t *cmd, uint64_t ms, int cut) {
 
   if (t->delay_open && !cut)
     return;
-  if (open_timer(cmd, &t->delay, &t->delay_open) != 0 ||
+  if (uvexec__timer_open(cmd, &t->delay, &t->delay_open) != 0 ||
       !uvexec__handle_usable(&t->delay))
     return;
   /* libuv times from the loop's cached clock, which is stale after any
@@ -73,6 +53,6 @@ void uvexec__delay_start(uvexec_cmd_t *cmd, uint64_t ms, int cut) {
 }
 
 void uvexec__timers_close(uvexec_cmd_t *cmd) {
-  close_timer(&cmd->timers.timeout, &cmd->timers.timeout_open);
-  close_timer(&cmd->timers.delay, &cmd->timers.delay_open);
+  uvexec__timer_close(&cmd->timers.timeout, &cmd->timers.timeout_open);
+  uvexec__timer_close(&cmd->timers.delay, &cmd->timers.delay_open);
 }
