@@ -134,6 +134,9 @@ void uvexec__timer_close(uv_timer_t *timer, int *open);
  * 5.3 and later, not under valgrind). */
 int uvexec__have_pidfd(void);
 int uvexec__pidfd_open(pid_t pid);
+/* uvexec__proc_stat reads a process's state letter and parent's pid from
+ * /proc/PID/stat (either pointer may be NULL); 0 or an error. */
+int uvexec__proc_stat(pid_t pid, char *state, pid_t *ppid);
 /* uvexec__pidfd_waitid is waitid(P_PIDFD) with the child's resource
  * usage; 0 or -errno. */
 int uvexec__pidfd_waitid(int pidfd, siginfo_t *info, int options,

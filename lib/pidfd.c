@@ -7,7 +7,9 @@
  * (pidfd_send_signal) answers ESRCH for a process that is gone instead of
  * reaching whoever has its pid now. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -78,6 +80,32 @@ int uvexec__pidfd_cgroup(int pidfd, uint64_t *id) {
   if (!(info.mask & INFO_CGROUPID))
     return UV_ENOTSUP;
   *id = info.cgroupid;
+  return 0;
+}
+
+int uvexec__proc_stat(pid_t pid, char *state, pid_t *ppid) {
+  char path[64], text[512], *p, st = 0;
+  int fd, parent = 0;
+  ssize_t n;
+
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  n = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (n <= 0)
+    return UV_EIO;
+  text[n] = '\0';
+  /* The name, in parentheses, may hold anything: the fields start after
+   * the last ')'. */
+  p = strrchr(text, ')');
+  if (p == NULL || sscanf(p + 1, " %c %d", &st, &parent) != 2)
+    return UV_EIO;
+  if (state != NULL)
+    *state = st;
+  if (ppid != NULL)
+    *ppid = (pid_t)parent;
   return 0;
 }
 

@@ -392,23 +392,9 @@ int uvexec__ready_output(uvexec_cmd_t *cmd, int which, const char *data,
 
 /* parent_of answers the parent's pid of pid from /proc, or 0. */
 static pid_t parent_of(pid_t pid) {
-  char path[64], text[512], *p;
-  int fd, ppid = 0;
-  ssize_t n;
+  pid_t ppid = 0;
 
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  n = read(fd, text, sizeof(text) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  text[n] = '\0';
-  p = strrchr(text, ')');
-  if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)
-    return 0;
-  return ppid;
+  return uvexec__proc_stat(pid, NULL, &ppid) == 0 ? ppid : 0;
 }
 
 /* heard tells whether the sender of a datagram (pid, and its pidfd, or -1)

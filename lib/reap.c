@@ -196,25 +196,13 @@ void uvexec__reap_now(uvexec_cmd_t *cmd) {
 }
 
 int uvexec__reap_stopped(const uvexec_cmd_t *cmd) {
-  char path[64], text[512], *end;
-  ssize_t n;
-  int fd;
+  char state = 0;
 
-  /* Not reaped yet, so the pid is still our child's: its state letter
-   * follows the last ')' of /proc/PID/stat (the name may hold any). */
-  if (cmd->pid <= 0 || cmd->exited)
+  /* Not reaped yet, so the pid is still our child's. */
+  if (cmd->pid <= 0 || cmd->exited ||
+      uvexec__proc_stat(cmd->pid, &state, NULL) != 0)
     return 0;
-  snprintf(path, sizeof(path), "/proc/%d/stat", cmd->pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  n = read(fd, text, sizeof(text) - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  text[n] = '\0';
-  end = strrchr(text, ')');
-  return end != NULL && end[1] == ' ' && (end[2] == 'T' || end[2] == 't');
+  return state == 'T' || state == 't';
 }
 
 int uvexec__reap_signal(uvexec_cmd_t *cmd, int signum) {
